@@ -1,0 +1,75 @@
+"""Typed jobs and results, and the `Sandbox` interface every deployment serves."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal["ok", "error", "timeout", "oom", "output_limit", "sandbox_error"]
+
+
+class Limits(BaseModel):
+    """Resource limits for one job."""
+
+    timeout_s: float = 10.0
+    cpu_s: int = 10
+    memory_mb: int = 512
+    output_bytes: int = 64_000
+    processes: int = 64
+    file_size_mb: int = 16
+
+
+class Job(BaseModel):
+    """What to run: files plus a command, or Python code with optional stdin.
+
+    When `code` is set the runner writes it to `main.py` and runs `python3 main.py`;
+    otherwise it writes `files` into a fresh directory and runs `command`.
+    """
+
+    code: str | None = None
+    files: dict[str, str] = Field(default_factory=dict)
+    command: list[str] = Field(default_factory=list)
+    stdin: str = ""
+    limits: Limits = Field(default_factory=Limits)
+
+
+class ExecResult(BaseModel):
+    """What a job did. stdout/stderr are truncated with a visible marker past the limit."""
+
+    status: Status
+    exit_code: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    duration_s: float = 0.0
+    peak_memory_kb: int | None = None
+    retried: bool = False
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+class Sandbox(ABC):
+    """Runs jobs in isolation. Callers see only this; deployments (docker, local) differ."""
+
+    isolated: bool = True
+
+    @abstractmethod
+    async def run(self, job: Job) -> ExecResult:
+        """Run one job and return its result; never raises for a job's own failure."""
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Bring the deployment up (e.g. start the container pool)."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Tear the deployment down."""
+
+    async def __aenter__(self) -> Sandbox:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
