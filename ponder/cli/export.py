@@ -1,0 +1,3 @@
+"""`ponder export` commands."""
+
+from ponder.cli.app import app  # noqa: F401

@@ -1,0 +1,3 @@
+"""`ponder prm` commands."""
+
+from ponder.cli.app import app  # noqa: F401

@@ -1,0 +1,3 @@
+"""`ponder repair` commands."""
+
+from ponder.cli.app import app  # noqa: F401
