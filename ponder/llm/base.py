@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import Literal, TypedDict
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, TypedDict
+
+from ponder.errors import ConfigError
 
 
 class Message(TypedDict):
@@ -23,6 +25,27 @@ class SamplingParams:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     logprobs: bool = False
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{name}={value!r} ({rule})"
+            for name, value, ok, rule in (
+                ("n", self.n, self.n >= 1, "at least 1"),
+                ("max_tokens", self.max_tokens, self.max_tokens >= 1, "at least 1"),
+                ("temperature", self.temperature, self.temperature >= 0.0, "0 or more"),
+                ("top_p", self.top_p, 0.0 < self.top_p <= 1.0, "in (0, 1]"),
+            )
+            if not ok
+        ]
+        if problems:
+            raise ConfigError(
+                "invalid sampling parameters: " + ", ".join(problems),
+                fix="pass n >= 1, max_tokens >= 1, temperature >= 0 and 0 < top_p <= 1",
+            )
+        if isinstance(self.stop, str | list):
+            object.__setattr__(
+                self, "stop", (self.stop,) if isinstance(self.stop, str) else tuple(self.stop)
+            )
 
     def cache_key(self) -> dict:
         return {
@@ -76,6 +99,31 @@ class Generation:
     def text(self) -> str:
         """The first completion's text (the common n=1 case)."""
         return self.completions[0].text
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (the response cache stores this)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Generation:
+        completions = [
+            Completion(
+                text=c["text"],
+                finish_reason=c["finish_reason"],
+                completion_tokens=c["completion_tokens"],
+                logprobs=None
+                if c.get("logprobs") is None
+                else [TokenLogprob(**lp) for lp in c["logprobs"]],
+            )
+            for c in data["completions"]
+        ]
+        return cls(
+            completions=completions,
+            prompt_tokens=data["prompt_tokens"],
+            model=data["model"],
+            seconds=data.get("seconds", 0.0),
+            cached=data.get("cached", False),
+        )
 
 
 class LLM(ABC):

@@ -1,4 +1,4 @@
-"""ModelClient: wraps a backend with the response cache, retries and budget accounting."""
+"""ModelClient: wraps a backend with the response cache and budget accounting."""
 
 from __future__ import annotations
 
@@ -6,12 +6,19 @@ import time
 
 from ponder.budget import Budget
 from ponder.llm.base import LLM, Generation, Message, SamplingParams
+from ponder.llm.cache import ResponseCache
 
 
 class ModelClient:
-    """What agents call. One client can serve many runs; each call charges the given budget."""
+    """What agents call. One client can serve many runs; each call charges the given budget.
 
-    def __init__(self, llm: LLM, cache=None) -> None:  # cache: ResponseCache | None
+    With a cache, deterministic calls (temperature 0 or a seed) are answered from it when
+    possible. A cache hit charges the budget the tokens and seconds of the original call,
+    flagged as cached, so a rerun reports the same compute as the run it replays.
+    Retries on transient errors live in the backends that talk to servers.
+    """
+
+    def __init__(self, llm: LLM, cache: ResponseCache | None = None) -> None:
         self.llm = llm
         self.cache = cache
 
@@ -26,14 +33,14 @@ class ModelClient:
     async def generate(
         self, messages: list[Message], params: SamplingParams, budget: Budget | None = None
     ) -> Generation:
-        start = time.monotonic()
-        gen = None
-        if self.cache is not None and params.deterministic:
-            gen = self.cache.get(self.llm.name, messages, params)
+        use_cache = self.cache is not None and params.deterministic
+        gen = self.cache.get(self.llm.name, messages, params) if use_cache else None
         if gen is None:
+            start = time.monotonic()
             gen = await self.llm.generate(messages, params)
             gen.seconds = time.monotonic() - start
-            if self.cache is not None and params.deterministic:
+            gen.cached = False
+            if use_cache:
                 self.cache.put(self.llm.name, messages, params, gen)
         if budget is not None:
             budget.record_llm(gen.prompt_tokens, gen.completion_tokens, gen.seconds, gen.cached)
@@ -41,3 +48,11 @@ class ModelClient:
 
     async def aclose(self) -> None:
         await self.llm.aclose()
+        if self.cache is not None:
+            self.cache.close()
+
+    async def __aenter__(self) -> ModelClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -51,7 +51,9 @@ class ScriptedLLM(LLM):
             for s in params.stop:
                 if s and s in text:
                     text = text[: text.index(s)]
-            completions.append(Completion(text=text, finish_reason="stop",
-                                          completion_tokens=_count_tokens(text)))
-        return Generation(completions=completions, prompt_tokens=_count_tokens(prompt),
-                          model=self.name)
+            completions.append(
+                Completion(text=text, finish_reason="stop", completion_tokens=_count_tokens(text))
+            )
+        return Generation(
+            completions=completions, prompt_tokens=_count_tokens(prompt), model=self.name
+        )

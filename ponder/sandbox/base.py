@@ -32,6 +32,7 @@ class Job(BaseModel):
     files: dict[str, str] = Field(default_factory=dict)
     command: list[str] = Field(default_factory=list)
     stdin: str = ""
+    env: dict[str, str] = Field(default_factory=dict)  # extra variables; the host's never pass
     limits: Limits = Field(default_factory=Limits)
 
 

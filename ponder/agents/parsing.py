@@ -1,0 +1,117 @@
+"""Parse model output into thoughts, code, math answers and critiques; failures raise OutputParseError."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from ponder.errors import OutputParseError
+from ponder.verifiers.answers import extract_answer
+
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+_STEP_PREFIX = re.compile(r"^\s*(?:[-*•]\s+|(?:step\s*)?\d+\s*[.):]\s*|step\s*\d*\s*[:.-]\s*)", re.I)
+_WRONG_STEP = re.compile(r"(?:first\s+)?wrong\s+step\s*[:=#]?\s*(?:step\s*)?(\d+|none)", re.I)
+_STEP_N = re.compile(r"\bstep\s*(\d+)\b", re.I)
+_CODE_START = re.compile(r"^(?:def |async def |class |import |from \S+ import |@)", re.M)
+
+
+@dataclass(frozen=True)
+class Critique:
+    """A Reviewer's verdict on a candidate: the first wrong step (0-based, None = unknown) and why."""
+
+    text: str
+    wrong_step: int | None
+
+
+def _fix(kind: str) -> str:
+    return f"the model's {kind} was unusable; a larger budget samples again, or use a stronger --model"
+
+
+def _python_blocks(text: str) -> list[str]:
+    blocks = []
+    for lang, body in _FENCE.findall(text):
+        if lang.lower() in ("", "python", "py", "python3"):
+            blocks.append(body.strip("\n"))
+    return [b for b in blocks if b.strip()]
+
+
+def _bare_code(text: str) -> str | None:
+    match = _CODE_START.search(text)
+    if match is None:
+        return None
+    lines = text[match.start() :].splitlines()
+    # Drop trailing prose: keep lines while the prefix still parses (longest parsing prefix).
+    for end in range(len(lines), 0, -1):
+        chunk = "\n".join(lines[:end]).rstrip()
+        try:
+            ast.parse(chunk)
+        except SyntaxError:
+            continue
+        return chunk
+    return "\n".join(lines).rstrip()
+
+
+def _defines(code: str, name: str) -> bool:
+    return re.search(rf"^\s*(?:async\s+)?(?:def|class)\s+{re.escape(name)}\b", code, re.M) is not None
+
+
+def extract_code(text: str, entry_point: str | None = None) -> str:
+    """The program in a reply: the fenced block that defines `entry_point`, else bare code.
+
+    Raises OutputParseError naming what is missing when the reply holds no usable program.
+    """
+    blocks = _python_blocks(text)
+    if entry_point:
+        blocks = [b for b in blocks if _defines(b, entry_point)] or blocks
+    code = max(blocks, key=len) if blocks else _bare_code(text)
+    if not code:
+        raise OutputParseError(
+            f"no Python code in the reply (neither a fenced block nor bare code): {text[:120]!r}",
+            fix=_fix("code"),
+        )
+    if entry_point and not _defines(code, entry_point):
+        raise OutputParseError(
+            f"the code does not define the entry point {entry_point!r}", fix=_fix("code")
+        )
+    return code
+
+
+def parse_thought(text: str) -> str:
+    """One plan step: the first non-empty line, with numbering and bullets stripped."""
+    for line in text.strip().splitlines():
+        line = _STEP_PREFIX.sub("", line).strip()
+        if line and not line.startswith("```"):
+            return line
+    raise OutputParseError(f"the reply holds no plan step: {text[:120]!r}", fix=_fix("plan step"))
+
+
+def split_steps(text: str) -> list[str]:
+    """Reasoning lines of a math solution (blank lines dropped), the unit step scores refer to."""
+    return [line.strip() for line in text.strip().splitlines() if line.strip()]
+
+
+def parse_critique(text: str, n_steps: int) -> Critique:
+    """The Reviewer's reply: 'Wrong step: N' (1-based in the prompt) plus free feedback text."""
+    body = text.strip()
+    if not body:
+        raise OutputParseError("the reviewer returned an empty critique", fix=_fix("critique"))
+    match = _WRONG_STEP.search(body) or _STEP_N.search(body)
+    wrong: int | None = None
+    if match and match.group(1).lower() != "none":
+        number = int(match.group(1))
+        if 1 <= number <= n_steps:
+            wrong = number - 1
+    return Critique(text=body, wrong_step=wrong)
+
+
+
+def extract_math_answer(text: str) -> str:
+    """The final answer of a math solution: the last \\boxed{}, else 'The answer is X', else the last number."""
+    answer = extract_answer(text)
+    if not answer:
+        raise OutputParseError(
+            f"no final answer (no \\boxed{{}}, no 'The answer is', no number): {text[-120:]!r}",
+            fix=_fix("solution"),
+        )
+    return answer

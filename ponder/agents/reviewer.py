@@ -1,0 +1,42 @@
+"""Reviewer: critiques a failing candidate from execution feedback and step scores, naming the first wrong step."""
+
+from __future__ import annotations
+
+from ponder.agents.base import AgentSettings, Draft
+from ponder.agents.kinds import kind_of
+from ponder.agents.parsing import Critique, parse_critique
+from ponder.agents.prompts import render
+from ponder.budget import Budget
+from ponder.errors import OutputParseError
+from ponder.llm.base import SamplingParams
+from ponder.llm.client import ModelClient
+
+
+class Reviewer:
+    """Turns a verdict's feedback and per-step scores into targeted verbal feedback (MAgICoRe)."""
+
+    def __init__(self, model: ModelClient, settings: AgentSettings | None = None) -> None:
+        self.model = model
+        self.settings = settings or AgentSettings()
+
+    async def review(
+        self, task, candidate: Draft, feedback: str, step_scores: list[float] | None,
+        budget: Budget, *, seed: int | None = None,
+    ) -> Critique:
+        """Critique `candidate`; when the model's reply is unusable, fall back on the step scores."""
+        steps = candidate.steps
+        messages = render(kind_of(task).name, "review", task=task, candidate=candidate,
+                          steps=steps, feedback=feedback or "(no feedback)",
+                          step_scores=step_scores or [])
+        params = SamplingParams(n=1, max_tokens=self.settings.critique_max_tokens,
+                                temperature=0.0, seed=seed)
+        gen = await self.model.generate(messages, params, budget=budget)
+        try:
+            critique = parse_critique(gen.text, len(steps))
+        except OutputParseError:
+            critique = Critique(text=feedback or "the candidate failed verification", wrong_step=None)
+        if critique.wrong_step is None and step_scores:
+            # The PRM-style signal locates the error when the model does not (AutoMathCritique).
+            lowest = min(range(min(len(step_scores), len(steps)) or 1), key=lambda i: step_scores[i])
+            critique = Critique(text=critique.text, wrong_step=lowest if steps else None)
+        return critique

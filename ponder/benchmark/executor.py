@@ -1,0 +1,148 @@
+"""How the bench runs one cell or draws one pool: through `ponder.runner.solve_task`."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ponder.budget import Spend
+from ponder.config import BudgetConfig, RunConfig
+from ponder.llm.base import LLM, Generation, Message, SamplingParams
+from ponder.llm.client import ModelClient
+from ponder.runner import RunResult, solve_task
+from ponder.sandbox.base import Sandbox
+from ponder.scenarios.base import Scenario
+from ponder.task import Grade, Task
+from ponder.tree import ThoughtTree
+
+
+@dataclass
+class CellRun:
+    """What one strategy run produced, graded on the hidden part after the search."""
+
+    solution: str | None
+    grade: Grade
+    spent: Spend
+    wall_s: float
+    run_dir: str | None = None
+
+
+@dataclass
+class Draw:
+    """One pool sample before grading: its answer and what the public-tests verifier said."""
+
+    answer: str | None  # None: the output did not parse
+    score: float
+    completion_tokens: int
+
+
+@dataclass
+class PoolDraw:
+    """n samples drawn in one run, plus what drawing and verifying them cost."""
+
+    draws: list[Draw]
+    spent: Spend
+    wall_s: float
+    run_dir: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class CellExecutor(Protocol):
+    """Runs cells and draws pools. The runtime one below; tests may pass their own."""
+
+    async def run(self, task: Task, strategy: str, options: dict[str, Any],
+                  budget_tokens: int | None, seed: int, run_dir: Path) -> CellRun: ...
+
+    async def draw_pool(self, task: Task, n: int, seed: int, run_dir: Path) -> PoolDraw: ...
+
+
+class BoundedLLM(LLM):
+    """A backend whose concurrent calls are bounded by a shared semaphore (cache hits skip it)."""
+
+    def __init__(self, inner: LLM, limit: asyncio.Semaphore) -> None:
+        self.inner, self.limit = inner, limit
+        self.name, self.batches = inner.name, inner.batches
+
+    async def generate(self, messages: list[Message], params: SamplingParams) -> Generation:
+        async with self.limit:
+            return await self.inner.generate(messages, params)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def bounded(client: ModelClient, limit: asyncio.Semaphore) -> ModelClient:
+    """The same model and cache, with at most `limit` LLM calls in flight."""
+    return ModelClient(BoundedLLM(client.llm, limit), client.cache)
+
+
+def _spent(result: RunResult) -> Spend:
+    data = result.budget.get("spent", {})
+    return Spend(**{k: data[k] for k in Spend.__dataclass_fields__ if k in data})
+
+
+def _fresh(run_dir: Path) -> Path:
+    """An empty run directory: a leftover of a killed cell is removed (the cache keeps its calls)."""
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+@dataclass
+class RuntimeExecutor:
+    """Cells as real `ponder solve` runs: the model, sandbox and scenario grading of the bench."""
+
+    model: ModelClient
+    sandbox: Sandbox | None
+    scenario: Scenario
+    base: RunConfig = field(default_factory=RunConfig)
+    keep_runs: bool = True
+
+    def _config(self, strategy: str, options: dict[str, Any], tokens: int | None,
+                seed: int) -> RunConfig:
+        return self.base.model_copy(update={
+            "strategy": strategy, "search": options, "seed": seed,
+            "budget": BudgetConfig(tokens=tokens),
+        })  # fmt: skip
+
+    async def _solve(self, task: Task, config: RunConfig, run_dir: Path) -> tuple[RunResult, float]:
+        start = time.monotonic()
+        result = await solve_task(task, config, model=self.model, sandbox=self.sandbox,
+                                  out_dir=_fresh(run_dir))
+        return result, time.monotonic() - start
+
+    def _done(self, run_dir: Path) -> str | None:
+        if self.keep_runs:
+            return str(run_dir)
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return None
+
+    async def run(self, task: Task, strategy: str, options: dict[str, Any],
+                  budget_tokens: int | None, seed: int, run_dir: Path) -> CellRun:
+        config = self._config(strategy, options, budget_tokens, seed)
+        result, wall = await self._solve(task, config, run_dir)
+        if result.solution is None:
+            grade = Grade(correct=False, details={"reason": "the run returned no solution"})
+        else:
+            base = Grade.model_validate(result.grade) if result.grade else None
+            grade = await self.scenario.grade(task, result.solution, self.sandbox, base=base)
+        return CellRun(result.solution, grade, _spent(result), wall, self._done(run_dir))
+
+    async def draw_pool(self, task: Task, n: int, seed: int, run_dir: Path) -> PoolDraw:
+        """n samples from best_of_n (no greedy member), each verified on the public tests."""
+        options = {"n": n, "include_greedy": False}
+        config = self._config("best_of_n", options, None, seed)
+        result, wall = await self._solve(task, config, run_dir)
+        tree = ThoughtTree.load(run_dir / "tree.json")
+        draws = [
+            Draw(answer=node.answer if node.parse_error is None else None,
+                 score=float(node.score) if node.score is not None else 0.0,
+                 completion_tokens=int(node.meta.get("tokens", 0)))
+            for node in tree.candidates()
+        ]  # fmt: skip
+        return PoolDraw(draws, _spent(result), wall, self._done(run_dir))

@@ -1,0 +1,114 @@
+"""SamplePool: grade one pool of samples after the search and derive every smaller budget from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ponder.benchmark.executor import PoolDraw
+from ponder.benchmark.stats import (
+    PoolSample,
+    best_by_score,
+    majority_vote,
+    pass_at_k,
+    realized_correct,
+    resampled,
+)
+from ponder.sandbox.base import Sandbox
+from ponder.scenarios.base import Scenario
+from ponder.task import Task
+from ponder.verifiers.answers import same_answer
+
+
+@dataclass(frozen=True)
+class Derived:
+    """One pool-derived cell: realized and expected correctness plus the share of the cost."""
+
+    strategy: str
+    budget: int
+    correct: bool
+    score: float
+    completion_tokens: int
+    prompt_tokens: int
+    sandbox_runs: int
+    wall_s: float
+
+
+def _share(total: int, k: int, n: int) -> int:
+    """The part of a pool-wide count that k of n samples account for (at least 1 if any)."""
+    return max(1, round(total * k / n)) if total else 0
+
+
+def vote_keys(task: Task, answers: list[str | None]) -> list[str]:
+    """Voting keys: math answers cluster by math-verify equivalence; code by normalized text."""
+    keys: list[str] = []
+    reps: list[str] = []
+    for answer in answers:
+        if answer is None:
+            keys.append("<unparsed>")
+            continue
+        if task.kind != "math":
+            keys.append("\n".join(line.rstrip() for line in answer.strip().splitlines()))
+            continue
+        match = next((r for r in reps if same_answer(r, answer)), None)
+        if match is None:
+            reps.append(answer)
+            match = answer
+        keys.append(match)
+    return keys
+
+
+async def grade_pool(
+    task: Task, draw: PoolDraw, scenario: Scenario, sandbox: Sandbox | None
+) -> list[PoolSample]:
+    """Grade each sample on the hidden part (identical answers are graded once)."""
+    graded: dict[str, bool] = {}
+    keys = vote_keys(task, [d.answer for d in draw.draws])
+    samples = []
+    per_call_prompt = draw.spent.prompt_tokens // max(1, len(draw.draws))
+    for d, key in zip(draw.draws, keys, strict=True):
+        if d.answer is None:
+            correct = False
+        elif d.answer in graded:
+            correct = graded[d.answer]
+        else:
+            correct = graded[d.answer] = (await scenario.grade(task, d.answer, sandbox)).correct
+        samples.append(PoolSample(score=d.score, correct=correct, answer=key,
+                                  completion_tokens=d.completion_tokens,
+                                  prompt_tokens=per_call_prompt))
+    return samples
+
+
+def _selector(strategy: str, task: Task):
+    # On math, best_of_n's verifier is the majority vote, which must be re-run inside each
+    # subset (a vote share over the whole pool would leak the larger budget's information).
+    if strategy == "self_consistency" or (strategy == "best_of_n" and task.kind == "math"):
+        return majority_vote
+    return best_by_score
+
+
+def derive(
+    strategy: str, task: Task, pool: list[PoolSample], draw: PoolDraw, budgets: list[int],
+    rounds: int = 500, seed: int = 0,
+) -> list[Derived]:
+    """The cells of `strategy` at each budget k <= pool size, all from the one pool."""
+    n = len(pool)
+    correct_count = sum(s.correct for s in pool)
+    mean_tokens = sum(s.completion_tokens for s in pool) / n if n else 0.0
+    out = []
+    for k in budgets:
+        if k > n:
+            continue
+        if strategy == "pass_at_k":
+            score = pass_at_k(n, correct_count, k)
+            realized = any(s.correct for s in pool[:k])
+        else:
+            select = _selector(strategy, task)
+            score = resampled(pool, k, select, rounds=rounds, seed=seed)
+            realized = realized_correct(pool[:k], select)
+        out.append(Derived(
+            strategy=strategy, budget=k, correct=realized, score=score,
+            completion_tokens=round(mean_tokens * k),
+            prompt_tokens=sum(s.prompt_tokens for s in pool[:k]),
+            sandbox_runs=_share(draw.spent.sandbox_runs, k, n), wall_s=draw.wall_s * k / n,
+        ))  # fmt: skip
+    return out

@@ -1,0 +1,265 @@
+"""Run a bench: every (task, strategy, budget) cell, concurrently, resumably, into results.jsonl."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import platform
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import ponder
+from ponder.benchmark.config import MIN_UNIT_TOKENS, POOL_STRATEGIES, BenchConfig
+from ponder.benchmark.executor import CellExecutor, PoolDraw
+from ponder.benchmark.pool import derive, grade_pool
+from ponder.benchmark.results import MANIFEST, CellKey, CellResult, ResultsStore
+from ponder.benchmark.stats import PoolSample
+from ponder.budget import Spend
+from ponder.errors import ConfigError, PonderError
+from ponder.scenarios.base import Scenario
+from ponder.task import Task
+
+GREEDY = "greedy"
+POOLS = "pools.jsonl"
+OnCell = Callable[[CellResult], None]
+
+
+def task_cells(config: BenchConfig) -> list[tuple[str, int]]:
+    """The (strategy, budget) cells of one task. Greedy runs once, at budget 1: it is the unit."""
+    cells = [(GREEDY, 1)]
+    for strategy in config.strategies:
+        if strategy != GREEDY:
+            cells += [(strategy, b) for b in config.budgets]
+    return cells
+
+
+def check_strategies(config: BenchConfig) -> None:
+    """Every strategy is a runtime strategy, or pass_at_k with the pool on."""
+    from ponder.search import known_strategies
+
+    known = set(known_strategies())
+    for name in config.strategies:
+        if name == "pass_at_k" and not config.pool:
+            raise ConfigError("pass_at_k is derived from a sample pool", fix="drop --no-pool")
+        if name not in known and name != "pass_at_k":
+            raise ConfigError(
+                f"unknown strategy {name!r} in --strategies",
+                fix=f"use any of: {', '.join(sorted(known | {'pass_at_k'}))}",
+            )
+
+
+def versions(model: str) -> dict[str, str]:
+    return {"ponder": ponder.__version__, "python": platform.python_version(), "model": model}
+
+
+def safe_name(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
+
+
+def write_manifest(config: BenchConfig, out_dir: Path) -> None:
+    """DIR/bench.json: the recipe; a resumed bench must match its identity."""
+    path = out_dir / MANIFEST
+    if path.is_file():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        mine = config.identity()
+        theirs = {k: old.get(k) for k in mine}
+        if theirs != mine:
+            diff = ", ".join(f"{k}: {theirs[k]!r} -> {mine[k]!r}" for k in mine if theirs[k] != mine[k])
+            raise ConfigError(
+                f"{out_dir} holds a bench with other settings ({diff})",
+                fix="resume with the same settings, or pass a new --out directory",
+            )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(config.model_dump_json(indent=2), encoding="utf-8")
+
+
+@dataclass
+class TaskBench:
+    """The cells of one task: greedy first (it sets the budget unit), then the rest concurrently."""
+
+    config: BenchConfig
+    scenario: Scenario
+    executor: CellExecutor
+    out_dir: Path
+    model_name: str
+    sandbox: Any = None  # for grading pool samples
+
+    def _row(self, task: Task, strategy: str, budget: int, **fields: Any) -> CellResult:
+        return CellResult(scenario=self.scenario.name, task_id=task.id, strategy=strategy,
+                          budget=budget, seed=self.config.seed,
+                          versions=versions(self.model_name), **fields)
+
+    def _run_dir(self, task: Task, name: str) -> Path:
+        return self.out_dir / "runs" / safe_name(task.id) / name
+
+    async def _cell(self, task: Task, strategy: str, budget: int, unit: int | None) -> CellResult:
+        options = dict(self.config.search.get(strategy, {}))
+        if strategy in POOL_STRATEGIES:  # run directly only with --no-pool
+            options.setdefault("n", budget)
+        tokens = None if unit is None else budget * unit
+        try:
+            run = await self.executor.run(task, strategy, options, tokens, self.config.seed,
+                                          self._run_dir(task, f"{strategy}-b{budget}"))
+        except PonderError as exc:
+            return self._row(task, strategy, budget, budget_tokens=tokens, correct=False,
+                             score=0.0, error=f"{type(exc).__name__}: {exc.message}")
+        s = run.spent
+        return self._row(
+            task, strategy, budget, budget_tokens=tokens, correct=run.grade.correct,
+            score=float(run.grade.correct), grade=run.grade.details | {"graded": run.grade.graded},
+            prompt_tokens=s.prompt_tokens, completion_tokens=s.completion_tokens,
+            llm_calls=s.llm_calls, sandbox_runs=s.sandbox_runs, wall_s=round(run.wall_s, 3),
+            run_dir=run.run_dir,
+        )
+
+    async def _pool(self, task: Task, n: int) -> tuple[list[PoolSample], PoolDraw]:
+        """The task's graded pool of at least n samples: reused from pools.jsonl, else drawn."""
+        stored = load_pools(self.out_dir).get(task.id)
+        if stored is not None and len(stored[0]) >= n:
+            return stored
+        draw = await self.executor.draw_pool(task, n, self.config.seed,
+                                             self._run_dir(task, f"pool-n{n}"))
+        samples = await grade_pool(task, draw, self.scenario, self.sandbox)
+        save_pool(self.out_dir, task.id, samples, draw)
+        return samples, draw
+
+    def _pool_rows(self, task: Task, samples: list[PoolSample], draw: PoolDraw,
+                   wanted: list[tuple[str, int]]) -> list[CellResult]:
+        rows = []
+        for strategy in dict.fromkeys(s for s, _ in wanted):
+            budgets = [b for s, b in wanted if s == strategy]
+            for d in derive(strategy, task, samples, draw, budgets, self.config.pool_rounds,
+                            self.config.seed):
+                rows.append(self._row(
+                    task, strategy, d.budget, correct=d.correct, score=d.score,
+                    grade={"pool_correct": sum(s.correct for s in samples)},
+                    prompt_tokens=d.prompt_tokens, completion_tokens=d.completion_tokens,
+                    llm_calls=1, sandbox_runs=d.sandbox_runs, wall_s=round(d.wall_s, 3),
+                    source="pool", pool_size=len(samples), run_dir=draw.run_dir,
+                ))  # fmt: skip
+        return rows
+
+    async def run(self, task: Task, done: dict[CellKey, CellResult], emit: OnCell) -> None:
+        """Run the task's unfinished cells, calling `emit` with each finished row."""
+        greedy = done.get((task.id, GREEDY, 1))
+        if greedy is None or greedy.error is not None:
+            greedy = await self._cell(task, GREEDY, 1, None)
+            emit(greedy)
+        unit = max(MIN_UNIT_TOKENS, greedy.completion_tokens)
+        todo = [c for c in task_cells(self.config)[1:] if (task.id, *c) not in done]
+        pooled = [c for c in todo if self.config.pool and c[0] in POOL_STRATEGIES]
+        direct = [c for c in todo if c not in pooled]
+
+        async def one(strategy: str, budget: int) -> None:
+            emit(await self._cell(task, strategy, budget, unit))
+
+        async with asyncio.TaskGroup() as group:
+            for strategy, budget in direct:
+                group.create_task(one(strategy, budget))
+            if pooled:
+                group.create_task(self._pooled(task, pooled, emit))
+
+    async def _pooled(self, task: Task, wanted: list[tuple[str, int]], emit: OnCell) -> None:
+        try:
+            samples, draw = await self._pool(task, max(self.config.budgets))
+        except PonderError as exc:
+            for strategy, budget in wanted:
+                emit(self._row(task, strategy, budget, correct=False, score=0.0, source="pool",
+                               error=f"{type(exc).__name__}: {exc.message}"))
+            return
+        for row in self._pool_rows(task, samples, draw, wanted):
+            emit(row)
+
+
+def load_pools(out_dir: Path) -> dict[str, tuple[list[PoolSample], PoolDraw]]:
+    """Graded pools by task id (the largest stored one per task)."""
+    path = out_dir / POOLS
+    pools: dict[str, tuple[list[PoolSample], PoolDraw]] = {}
+    if not path.is_file():
+        return pools
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # torn by a kill
+        samples = [PoolSample(**s) for s in rec["samples"]]
+        draw = PoolDraw(draws=[], spent=Spend(**rec["spent"]), wall_s=rec["wall_s"],
+                        run_dir=rec.get("run_dir"))
+        if rec["task_id"] not in pools or len(samples) > len(pools[rec["task_id"]][0]):
+            pools[rec["task_id"]] = (samples, draw)
+    return pools
+
+
+def save_pool(out_dir: Path, task_id: str, samples: list[PoolSample], draw: PoolDraw) -> None:
+    from ponder.benchmark.results import _append_line
+
+    rec = {"task_id": task_id, "samples": [asdict(s) for s in samples],
+           "spent": asdict(draw.spent), "wall_s": draw.wall_s, "run_dir": draw.run_dir}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _append_line(out_dir / POOLS, json.dumps(rec))
+
+
+@dataclass
+class BenchRun:
+    """What `run_bench` did: the tasks, cells planned, cells skipped as done, and rows written."""
+
+    out_dir: Path
+    tasks: int
+    cells: int
+    skipped: int
+    written: list[CellResult]
+
+
+def select(config: BenchConfig, scenario: Scenario) -> list[Task]:
+    return scenario.tasks(limit=config.limit, ids=config.ids or None, seed=config.shuffle_seed)
+
+
+async def run_bench(
+    config: BenchConfig,
+    out_dir: str | Path,
+    *,
+    scenario: Scenario,
+    executor: CellExecutor,
+    model_name: str,
+    sandbox: Any = None,
+    task_concurrency: int = 2,
+    on_start: Callable[[int, int], None] | None = None,
+    on_cell: OnCell | None = None,
+) -> BenchRun:
+    """Run every unfinished cell of the bench; rows are appended to results.jsonl as they finish.
+
+    `task_concurrency` bounds the tasks in flight (the LLM-call bound lives in the executor's
+    model client). `on_start(total_cells, already_done)` and `on_cell(row)` drive a progress display.
+    """
+    check_strategies(config)
+    out = Path(out_dir)
+    write_manifest(config, out)
+    store = ResultsStore(out)
+    tasks = select(config, scenario)
+    latest = store.latest()
+    done = {k: r for k, r in latest.items() if r.error is None}
+    cells = len(tasks) * len(task_cells(config))
+    skipped = sum((t.id, *c) in done for t in tasks for c in task_cells(config))
+    if on_start is not None:
+        on_start(cells, skipped)
+    written: list[CellResult] = []
+
+    def emit(row: CellResult) -> None:
+        store.append(row)
+        written.append(row)
+        if on_cell is not None:
+            on_cell(row)
+
+    bench = TaskBench(config, scenario, executor, out, model_name, sandbox)
+    gate = asyncio.Semaphore(task_concurrency)
+
+    async def one(task: Task) -> None:
+        async with gate:
+            await bench.run(task, done, emit)
+
+    async with asyncio.TaskGroup() as group:
+        for task in tasks:
+            group.create_task(one(task))
+    return BenchRun(out, len(tasks), cells, skipped, written)

@@ -1,0 +1,169 @@
+"""Model selection by one string: a registry of backend prefixes, and `open_model`."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ponder.errors import ConfigError
+from ponder.llm.base import LLM
+from ponder.llm.cache import ResponseCache
+from ponder.llm.client import ModelClient
+
+ALLOW_SCRIPTED_ENV = "PONDER_ALLOW_SCRIPTED"
+DEFAULT_MODEL = "local"
+
+# (argument after "prefix:", the whole spec, backend options) -> backend
+Factory = Callable[[str, str, dict[str, Any]], LLM]
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One backend prefix: `forms` document its strings, `factory` builds it."""
+
+    prefix: str
+    forms: tuple[tuple[str, str], ...]  # (form, one-line description)
+    factory: Factory
+    listed: bool = True  # test-only backends are not advertised
+
+
+def _require(arg: str, spec: str, form: str) -> str:
+    if not arg:
+        raise ConfigError(f"model string {spec!r} lacks its argument", fix=f"write it as {form}")
+    return arg
+
+
+def _local(arg: str, spec: str, opts: dict[str, Any]) -> LLM:
+    from ponder.llm.embedded import ensure_embedded_model
+    from ponder.llm.local import LlamaCppChat
+
+    path = Path(arg) if arg else ensure_embedded_model()
+    return LlamaCppChat(path, name=spec, **opts)
+
+
+def _openai(arg: str, spec: str, opts: dict[str, Any]) -> LLM:
+    from ponder.llm.openai_backend import OpenAIChat
+
+    model, _, url = _require(arg, spec, "openai:MODEL@URL").partition("@")
+    if not model:
+        raise ConfigError(
+            f"model string {spec!r} names no model before '@'",
+            fix="write it as openai:MODEL@URL, e.g. openai:qwen@http://127.0.0.1:8080/v1",
+        )
+    return OpenAIChat(model, url or None, name=spec, **opts)
+
+
+def _vllm(arg: str, spec: str, opts: dict[str, Any]) -> LLM:
+    from ponder.llm.vllm_backend import VLLMChat
+
+    return VLLMChat(_require(arg, spec, "vllm:PATH"), name=spec, **opts)
+
+
+def _hf(arg: str, spec: str, opts: dict[str, Any]) -> LLM:
+    from ponder.llm.hf import HFChat
+
+    return HFChat(_require(arg, spec, "hf:PATH"), name=spec, **opts)
+
+
+def _scripted(arg: str, spec: str, opts: dict[str, Any]) -> LLM:
+    from ponder.llm.scripted import ScriptedLLM
+
+    if os.environ.get(ALLOW_SCRIPTED_ENV) != "1":
+        raise ConfigError(
+            f"model string {spec!r}: the scripted test double is for the test suite only",
+            fix=f"use a real model (--model local); tests set {ALLOW_SCRIPTED_ENV}=1",
+        )
+    path = Path(_require(arg, spec, "scripted:FILE.json"))
+    try:
+        replies = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot read scripted replies from {path}: {exc}",
+            fix="pass a JSON file holding a list of reply strings",
+        ) from exc
+    if not isinstance(replies, list) or not all(isinstance(r, str) for r in replies):
+        raise ConfigError(
+            f"{path} must hold a JSON list of strings", fix='write e.g. ["reply one", "reply two"]'
+        )
+    return ScriptedLLM(replies, name=spec, **opts)
+
+
+BACKENDS: Mapping[str, Backend] = MappingProxyType(
+    {
+        b.prefix: b
+        for b in (
+            Backend(
+                "local",
+                (
+                    (
+                        "local",
+                        "the embedded Qwen2.5-Coder-0.5B-Instruct GGUF via llama.cpp (default)",
+                    ),
+                    ("local:PATH.gguf", "any GGUF file via llama.cpp"),
+                ),
+                _local,
+            ),
+            Backend(
+                "openai",
+                (
+                    (
+                        "openai:MODEL@URL",
+                        "an OpenAI-compatible server, e.g. openai:qwen@http://127.0.0.1:8080/v1",
+                    ),
+                ),
+                _openai,
+            ),
+            Backend("vllm", (("vllm:PATH", "the in-process vLLM engine (GPU)"),), _vllm),
+            Backend("hf", (("hf:PATH", "a transformers causal LM on cuda or cpu"),), _hf),
+            Backend("scripted", (("scripted:FILE.json", "tests only"),), _scripted, listed=False),
+        )
+    }
+)
+
+
+def model_forms() -> list[tuple[str, str]]:
+    """The advertised model-string forms with one line each (for help texts and errors)."""
+    return [form for b in BACKENDS.values() if b.listed for form in b.forms]
+
+
+def create_llm(spec: str, **backend_opts: Any) -> LLM:
+    """Build the backend that `spec` names (no cache, no accounting)."""
+    prefix, _, arg = spec.strip().partition(":")
+    backend = BACKENDS.get(prefix)
+    if backend is None:
+        forms = ", ".join(form for form, _ in model_forms())
+        raise ConfigError(
+            f"unknown model string {spec!r}",
+            fix=f"use one of: {forms} (e.g. --model local)",
+        )
+    try:
+        return backend.factory(arg, spec.strip(), backend_opts)
+    except TypeError as exc:
+        if backend_opts and "argument" in str(exc):
+            raise ConfigError(
+                f"model {spec!r} does not take option(s) {sorted(backend_opts)}: {exc}",
+                fix=f"see the {backend.prefix} backend's constructor for its options",
+            ) from exc
+        raise
+
+
+def open_model(
+    spec: str = DEFAULT_MODEL,
+    *,
+    cache: bool = True,
+    cache_path: Path | None = None,
+    **backend_opts: Any,
+) -> ModelClient:
+    """A ModelClient for the model string `spec` (see `model_forms()`).
+
+    With `cache` (the default) deterministic calls go through the SQLite response cache at
+    `cache_path` (default: $PONDER_CACHE_DIR/responses.sqlite or ~/.cache/ponder/...).
+    Extra keyword arguments go to the backend (e.g. n_ctx=8192 for local, retry=... for openai).
+    """
+    llm = create_llm(spec, **backend_opts)
+    return ModelClient(llm, ResponseCache(cache_path) if cache else None)

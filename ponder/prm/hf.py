@@ -1,0 +1,367 @@
+"""In-process transformers PRM backend: batches the steps of many candidates into one forward pass."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ponder.errors import ConfigError, ModelError
+from ponder.prm.base import ScoreRequest, check_scores, register_scorer
+from ponder.prm.value_head import EncoderRef, is_value_head_dir, load_value_head
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Token ids of one candidate and the positions whose outputs score its steps."""
+
+    ids: list[int]
+    positions: list[int]
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _dtype(device: str, dtype: str | None) -> torch.dtype:
+    name = dtype or ("bfloat16" if device.startswith("cuda") else "float32")
+    try:
+        return getattr(torch, name)
+    except AttributeError:
+        raise ConfigError(
+            f"unknown torch dtype {name!r}", fix="use float32, bfloat16 or float16"
+        ) from None
+
+
+def _ids(tokenizer: Any, text: str) -> list[int]:
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"]) if text else []
+
+
+def _single_token(tokenizer: Any, token: str, what: str) -> int:
+    ids = _ids(tokenizer, token)
+    if len(ids) != 1:
+        raise ModelError(
+            f"the {what} {token!r} is {len(ids)} tokens in this tokenizer, not one",
+            fix=f"pass the model's own {what} (e.g. step_tag='<extra_0>' for Qwen2.5-Math-PRM)",
+        )
+    return ids[0]
+
+
+def load_tokenizer(path: str, gguf_file: str | None = None) -> Any:
+    from transformers import AutoTokenizer
+
+    kw = {"gguf_file": gguf_file} if gguf_file else {}
+    try:
+        return AutoTokenizer.from_pretrained(path, **kw)
+    except (OSError, ValueError) as exc:
+        raise ModelError(
+            f"cannot load a tokenizer from {path}: {exc}", fix="check the path"
+        ) from exc
+
+
+class Convention(ABC):
+    """How one family of PRMs reads steps: the text layout, and which outputs give step scores."""
+
+    def __init__(self, tokenizer: Any, model: Any) -> None:
+        self.tokenizer = tokenizer
+        self.model = model
+
+    @abstractmethod
+    def encode(self, request: ScoreRequest) -> Encoded: ...
+
+    @abstractmethod
+    def scores(self, outputs: Any, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        """P(good) at the gathered (row, col) positions of a batch's model outputs."""
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> Any:
+        return self.model(input_ids=ids, attention_mask=mask)
+
+    def encode_steps(self, prefix: str, steps: Sequence[str], tag_ids: list[int]) -> Encoded:
+        """Prefix, then each step followed by `tag_ids`; score at each step's last tag token
+        (or its last token when there is no tag)."""
+        ids = _ids(self.tokenizer, prefix)
+        positions = []
+        for step in steps:
+            ids += _ids(self.tokenizer, step) + tag_ids
+            if not ids:
+                ids.append(self.tokenizer.pad_token_id or 0)
+            positions.append(len(ids) - 1)
+        return Encoded(ids, positions)
+
+
+_CONVENTIONS: dict[str, type[Convention]] = {}
+
+
+def register_convention(name: str):
+    def deco(cls: type[Convention]) -> type[Convention]:
+        _CONVENTIONS[name] = cls
+        return cls
+
+    return deco
+
+
+def _load(auto_cls: Any, path: str, device: str, dtype: torch.dtype, **kw: Any) -> Any:
+    try:
+        model = auto_cls.from_pretrained(path, dtype=dtype, **kw)
+    except (OSError, ValueError) as exc:
+        raise ModelError(
+            f"cannot load a PRM from {path}: {exc}", fix="check the path and convention"
+        ) from exc
+    return model.to(device).eval()
+
+
+@register_convention("shepherd")
+class ShepherdConvention(Convention):
+    """Math-Shepherd: a causal LM; P(good token) vs the bad token at each step tag (`ки`)."""
+
+    def __init__(
+        self,
+        path: str,
+        device: str,
+        dtype: torch.dtype,
+        step_tag: str = "ки",
+        good_token: str = "+",
+        bad_token: str = "-",
+        **_: Any,
+    ) -> None:
+        from transformers import AutoModelForCausalLM
+
+        tok = load_tokenizer(path)
+        super().__init__(tok, _load(AutoModelForCausalLM, path, device, dtype))
+        self.tag_ids = _ids(tok, step_tag)
+        self.pair = [
+            _single_token(tok, good_token, "good token"),
+            _single_token(tok, bad_token, "bad token"),
+        ]
+
+    def encode(self, request: ScoreRequest) -> Encoded:
+        return self.encode_steps(
+            request.prompt + " ", [s + " " for s in request.steps], self.tag_ids
+        )
+
+    def scores(self, outputs: Any, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        logits = outputs.logits[rows, cols][:, self.pair].float()
+        return logits.softmax(-1)[:, 0]
+
+
+@register_convention("token-classify")
+class TokenClassifyConvention(Convention):
+    """Qwen2.5-Math-PRM: chat layout, `<extra_0>` after each step, a 2-class head; P(class 1)."""
+
+    def __init__(
+        self,
+        path: str,
+        device: str,
+        dtype: torch.dtype,
+        step_tag: str = "<extra_0>",
+        system: str = "Please reason step by step, and put your final answer within \\boxed{}.",
+        trust_remote_code: bool = False,
+        **_: Any,
+    ) -> None:
+        from transformers import AutoModel, AutoModelForTokenClassification
+
+        tok = load_tokenizer(path)
+        auto = AutoModel if trust_remote_code else AutoModelForTokenClassification
+        kw = {"trust_remote_code": True} if trust_remote_code else {}
+        super().__init__(tok, _load(auto, path, device, dtype, **kw))
+        self.tag_ids = [_single_token(tok, step_tag, "step tag")]
+        self.system = system
+
+    def encode(self, request: ScoreRequest) -> Encoded:
+        messages = [
+            {"role": "system", "content": self.system},
+            {"role": "user", "content": request.prompt},
+        ]
+        if getattr(self.tokenizer, "chat_template", None):
+            prefix = self.tokenizer.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=True
+            )
+        else:
+            prefix = f"{self.system}\n{request.prompt}\n"
+        return self.encode_steps(prefix, request.steps, self.tag_ids)
+
+    def scores(self, outputs: Any, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        logits = outputs.logits if hasattr(outputs, "logits") else outputs[0]
+        picked = logits[rows, cols].float()
+        return picked.softmax(-1)[:, 1] if picked.shape[-1] == 2 else picked.squeeze(-1).sigmoid()
+
+
+def load_encoder(ref: EncoderRef, device: str, dtype: torch.dtype) -> tuple[Any, Any]:
+    """Tokenizer + base model (hidden states only), truncated to `ref.layers` layers."""
+    from transformers import AutoConfig, AutoModel
+
+    kw = {"gguf_file": ref.gguf_file} if ref.gguf_file else {}
+    tok = load_tokenizer(ref.path, ref.gguf_file)
+    try:
+        config = AutoConfig.from_pretrained(ref.path, **kw)
+    except (OSError, ValueError) as exc:
+        raise ModelError(
+            f"cannot load the encoder {ref.describe()}: {exc}", fix="check the encoder path"
+        ) from exc
+    if ref.layers:
+        if ref.layers > config.num_hidden_layers:
+            raise ConfigError(
+                f"encoder has {config.num_hidden_layers} layers; {ref.layers} requested",
+                fix=f"use --layers <= {config.num_hidden_layers}",
+            )
+        config.num_hidden_layers = ref.layers
+        if getattr(config, "layer_types", None):
+            config.layer_types = config.layer_types[: ref.layers]
+    model = _load(AutoModel, ref.path, device, dtype, config=config, **kw)
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token or tok.convert_ids_to_tokens(0)
+    return tok, model
+
+
+VALUE_PROMPT = "Problem:\n{prompt}\n\nSolution:\n"
+
+
+@register_convention("value-head")
+class ValueHeadConvention(Convention):
+    """Ours: a frozen encoder's last hidden state at each step's last token, through a value head."""
+
+    def __init__(self, path: str, device: str, dtype: torch.dtype, **_: Any) -> None:
+        head, config = load_value_head(path)
+        tok, model = load_encoder(config.encoder, device, dtype)
+        super().__init__(tok, model)
+        self.head = head.to(device)
+        self.config = config
+
+    @classmethod
+    def for_training(
+        cls, encoder: EncoderRef, device: str, dtype: torch.dtype, step_separator: str = "\n"
+    ) -> ValueHeadConvention:
+        """An encoder without a head yet (`ponder prm train` extracts features with it)."""
+        self = cls.__new__(cls)
+        Convention.__init__(self, *load_encoder(encoder, device, dtype))
+        self.head = None
+        self.config = None
+        self._separator = step_separator
+        return self
+
+    @property
+    def separator(self) -> str:
+        return self.config.step_separator if self.config else self._separator
+
+    def encode(self, request: ScoreRequest) -> Encoded:
+        prefix = VALUE_PROMPT.format(prompt=request.prompt)
+        return self.encode_steps(prefix, [s + self.separator for s in request.steps], [])
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> Any:
+        return self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+
+    def scores(self, outputs: Any, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        return self.head(outputs[rows, cols]).sigmoid()
+
+
+def _detect_convention(path: str) -> str:
+    if is_value_head_dir(path):
+        return "value-head"
+    cfg = Path(path) / "config.json"
+    if cfg.is_file():
+        archs = " ".join(json.loads(cfg.read_text()).get("architectures") or [])
+        if "TokenClassification" in archs or "ProcessRewardModel" in archs:
+            return "token-classify"
+        return "shepherd"
+    raise ModelError(
+        f"{path} is not a PRM directory (no config.json)",
+        fix="pass a transformers model directory or a `ponder prm train` output directory",
+    )
+
+
+class Batcher:
+    """Runs a convention over many encoded candidates in length-sorted, token-capped batches."""
+
+    def __init__(self, convention: Convention, device: str, max_batch_tokens: int = 8192) -> None:
+        self.convention = convention
+        self.device = device
+        self.max_batch_tokens = max_batch_tokens
+
+    def batches(self, encoded: Sequence[Encoded]) -> list[list[int]]:
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].ids))
+        out: list[list[int]] = []
+        for i in order:
+            longest = len(encoded[i].ids)
+            if out and longest * (len(out[-1]) + 1) <= self.max_batch_tokens:
+                out[-1].append(i)
+            else:
+                out.append([i])
+        return out
+
+    @torch.inference_mode()
+    def run(self, encoded: Sequence[Encoded], pick: Any) -> list[Any]:
+        """`pick(outputs, rows, cols)` for each batch; results split back per candidate, in order."""
+        pad = self.convention.tokenizer.pad_token_id or 0
+        results: list[Any] = [None] * len(encoded)
+        for batch in self.batches(encoded):
+            width = max(len(encoded[i].ids) for i in batch)
+            ids = torch.full((len(batch), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            rows, cols = [], []
+            for r, i in enumerate(batch):
+                e = encoded[i]
+                ids[r, : len(e.ids)] = torch.tensor(e.ids)
+                mask[r, : len(e.ids)] = 1
+                rows += [r] * len(e.positions)
+                cols += e.positions
+            outputs = self.convention.forward(ids.to(self.device), mask.to(self.device))
+            picked = pick(
+                outputs,
+                torch.tensor(rows, device=self.device),
+                torch.tensor(cols, device=self.device),
+            )
+            start = 0
+            for i in batch:
+                n = len(encoded[i].positions)
+                results[i] = picked[start : start + n]
+                start += n
+        return results
+
+
+class HFScorer:
+    """Step scorer on an in-process transformers model (`cuda` when available, else `cpu`)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        convention: str = "auto",
+        device: str | None = None,
+        dtype: str | None = None,
+        max_batch_tokens: int = 8192,
+        **options: Any,
+    ) -> None:
+        path = str(Path(path).expanduser())
+        name = _detect_convention(path) if convention == "auto" else convention
+        if name not in _CONVENTIONS:
+            raise ConfigError(
+                f"unknown PRM convention {name!r}",
+                fix=f"use one of auto, {', '.join(sorted(_CONVENTIONS))}",
+            )
+        self.device = device or default_device()
+        self.convention = _CONVENTIONS[name](
+            path, self.device, _dtype(self.device, dtype), **options
+        )
+        self.convention_name = name
+        self.batcher = Batcher(self.convention, self.device, max_batch_tokens)
+        self.name = f"hf:{path}"
+
+    def score_sync(self, requests: Sequence[ScoreRequest]) -> list[list[float]]:
+        encoded = [self.convention.encode(r) for r in requests]
+        picked = self.batcher.run(encoded, self.convention.scores)
+        scores = [[float(x) for x in p.float().cpu()] for p in picked]
+        check_scores(self.name, requests, scores)
+        return scores
+
+    async def score(self, requests: Sequence[ScoreRequest]) -> list[list[float]]:
+        return await asyncio.to_thread(self.score_sync, list(requests))
+
+
+@register_scorer("hf")
+def open_hf(path: str | Path, **options: Any) -> HFScorer:
+    return HFScorer(path, **options)

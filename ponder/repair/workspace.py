@@ -1,0 +1,142 @@
+"""Read-only view of a repository's text files, and copies of it with a patch applied."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path, PurePosixPath
+
+from ponder.errors import TaskFormatError
+
+# Directories never shown to the agent nor copied into a work copy.
+SKIPPED_DIRS = frozenset(
+    {
+        ".git",
+        "__pycache__",
+        ".pytest_cache",
+        ".venv",
+        "venv",
+        "node_modules",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".tox",
+        "build",
+        "dist",
+        ".eggs",
+    }
+)
+MAX_TEXT_BYTES = 1_000_000
+
+
+class RepoSnapshot:
+    """The original repository, read lazily; never written to.
+
+    Paths are POSIX strings relative to the root. Binary and huge files read as None.
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).resolve()
+        if not self.root.is_dir():
+            raise TaskFormatError(
+                f"repository directory {root} does not exist or is not a directory",
+                fix="pass the path of a checked-out repository (REPO_DIR)",
+            )
+        self._cache: dict[str, str | None] = {}
+        self._files: list[str] | None = None
+
+    def files(self) -> list[str]:
+        """All text-looking files, sorted, skipping VCS and cache directories."""
+        if self._files is None:
+            out = []
+            for path in self.root.rglob("*"):
+                rel = path.relative_to(self.root)
+                if any(part in SKIPPED_DIRS or part.endswith(".egg-info") for part in rel.parts):
+                    continue
+                if path.is_file() and not path.is_symlink():
+                    out.append(rel.as_posix())
+            self._files = sorted(out)
+        return self._files
+
+    def read(self, rel: str) -> str | None:
+        """The file's text, or None when it is missing, binary or too large."""
+        rel = normalize_path(rel)
+        if rel not in self._cache:
+            path = self.root / rel
+            text: str | None = None
+            if path.is_file() and path.stat().st_size <= MAX_TEXT_BYTES:
+                try:
+                    text = path.read_bytes().decode("utf-8")
+                except UnicodeDecodeError:
+                    text = None
+                if text is not None and "\x00" in text:
+                    text = None
+            self._cache[rel] = text
+        return self._cache[rel]
+
+    def exists(self, rel: str) -> bool:
+        return (self.root / normalize_path(rel)).is_file()
+
+
+class PatchedView:
+    """The repository as it looks after some changes: original files overlaid by `changes`.
+
+    `changes` maps a path to its new text, or to None when the file is deleted.
+    """
+
+    def __init__(self, base: RepoSnapshot, changes: dict[str, str | None] | None = None) -> None:
+        self.base = base
+        self.changes: dict[str, str | None] = dict(changes or {})
+
+    def read(self, rel: str) -> str | None:
+        rel = normalize_path(rel)
+        if rel in self.changes:
+            return self.changes[rel]
+        return self.base.read(rel)
+
+    def files(self) -> list[str]:
+        present = set(self.base.files())
+        for rel, text in self.changes.items():
+            if text is None:
+                present.discard(rel)
+            else:
+                present.add(rel)
+        return sorted(present)
+
+    def exists(self, rel: str) -> bool:
+        return self.read(rel) is not None or (
+            normalize_path(rel) not in self.changes and self.base.exists(rel)
+        )
+
+
+def normalize_path(rel: str) -> str:
+    """`./a/b.py`, `a//b.py`, `a\\b.py` -> `a/b.py`. Rejects absolute paths and `..`."""
+    rel = rel.strip().strip("`'\"").replace("\\", "/")
+    while rel.startswith("./"):
+        rel = rel[2:]
+    posix = PurePosixPath(rel)
+    if posix.is_absolute() or ".." in posix.parts:
+        raise ValueError(f"path {rel!r} leaves the repository")
+    return posix.as_posix()
+
+
+def copy_repo(src: str | Path, dest: str | Path) -> Path:
+    """Copy a repository tree (skipping caches and VCS metadata) to a new directory."""
+    dest = Path(dest)
+    shutil.copytree(
+        src,
+        dest,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(*sorted(SKIPPED_DIRS - {"build", "dist"}), "*.egg-info"),
+    )
+    return dest
+
+
+def write_changes(root: str | Path, changes: dict[str, str | None]) -> None:
+    """Write changed files into a work copy (None deletes the file)."""
+    root = Path(root)
+    for rel, text in changes.items():
+        path = root / normalize_path(rel)
+        if text is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")

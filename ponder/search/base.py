@@ -1,0 +1,279 @@
+"""The strategy interface: phases that read and grow the tree and return the next phase to run."""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, TypedDict
+
+from pydantic import BaseModel, ConfigDict
+
+from ponder.agents import Critique, Draft, Refiner, Reviewer, Solver
+from ponder.agents.kinds import kind_of
+from ponder.budget import Budget
+from ponder.task import VisibleTask
+from ponder.tree import Node, ThoughtTree
+from ponder.verifiers.base import Candidate, Verdict, Verifier
+
+Phase = Literal[
+    "select", "expand", "execute", "score", "review", "refine", "backpropagate", "finalize"
+]
+PHASES: tuple[Phase, ...] = (
+    "select", "expand", "execute", "score", "review", "refine", "backpropagate", "finalize"
+)
+
+
+class SearchState(TypedDict, total=False):
+    """The graph's checkpointed state: ids, counters and decisions only (the tree lives outside)."""
+
+    next: str  # the phase the last phase chose
+    iteration: int  # completed search iterations (strategy-defined unit)
+    rounds: int  # refinement rounds done
+    depth: int  # current depth for level-by-level strategies (tot, beam)
+    frontier: list[str]  # node ids selected to work on
+    fresh: list[str]  # node ids created by the last expand/refine, waiting to be executed/scored
+    failing: list[str]  # candidate ids to review
+    solved: bool  # a candidate passed every public test
+    stop: str  # why the search stopped (budget, solved, limit)
+    best: str  # best candidate id so far
+    best_score: float
+    tree_seq: int  # tree log position at the end of the phase (resume replays up to here)
+    spent: dict[str, float]  # budget counters at the end of the phase
+    rejected: list[str]  # candidates a person rejected (interactive)
+    decision: str  # a person's answer at the interrupt
+
+
+@dataclass
+class Step:
+    """What a phase returns: the next phase and the state fields it changes."""
+
+    next: Phase
+    updates: dict[str, Any] = field(default_factory=dict)
+
+
+class StrategyOptions(BaseModel):
+    """Base of every strategy's options (unknown keys are errors)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class SearchContext:
+    """The runtime parts a strategy works with. Only the visible task is here, by type."""
+
+    task: VisibleTask
+    tree: ThoughtTree
+    solver: Solver
+    reviewer: Reviewer
+    refiner: Refiner
+    verifier: Verifier
+    budget: Budget
+    seed: int = 0
+    make_verifier: Any = None  # Callable[[str], Verifier] for strategies that need a second one
+    _best: tuple[tuple, str] | None = field(default=None, init=False, repr=False)
+
+    # ------------------------------------------------------------ seeds and paths
+
+    def seed_for(self, *parts: object) -> int:
+        """A per-call seed derived from the run seed and stable ids (stable across resume)."""
+        blob = ":".join(str(p) for p in (self.seed, *parts)).encode()
+        return int.from_bytes(hashlib.sha256(blob).digest()[:4], "big")
+
+    def steps(self, node_id: str) -> list[str]:
+        return self.tree.steps(node_id)
+
+    def node(self, node_id: str) -> Node:
+        return self.tree.node(node_id)
+
+    # ------------------------------------------------------------ growing the tree
+
+    async def propose(self, parent_id: str, k: int) -> list[str]:
+        """k thought children of `parent_id` from ONE Solver call; unparsable ones are failed."""
+        drafts = await self.solver.propose(
+            self.task, self.steps(parent_id), k, self.budget, seed=self.seed_for("propose", parent_id)
+        )
+        ids = []
+        for draft in drafts:
+            node = self.tree.add_child(
+                parent_id, "thought", draft.answer or draft.text, prior=1.0 / max(1, len(drafts)),
+                status="open" if draft.ok else "failed", parse_error=draft.parse_error,
+                meta={"raw": draft.text, "tokens": draft.tokens},
+            )
+            ids.append(node.id)
+        return ids
+
+    async def complete(self, parent_id: str, n: int = 1, greedy: bool = False) -> list[str]:
+        """n candidate children of `parent_id`, written from the thoughts on its path (one call)."""
+        drafts = await self.solver.complete(
+            self.task, self.steps(parent_id), n, self.budget, greedy=greedy,
+            seed=self.seed_for("complete", parent_id, len(self.tree.children(parent_id))),
+        )
+        return [self.add_candidate(parent_id, d) for d in drafts]
+
+    def add_candidate(self, parent_id: str, draft: Draft, **meta: Any) -> str:
+        """Record a Draft as a candidate node (failed with its parse error when it did not parse)."""
+        code = kind_of(self.task).name == "code"
+        node = self.tree.add_child(
+            parent_id, "candidate", (draft.answer if code and draft.ok else draft.text) or "",
+            answer=draft.answer, parse_error=draft.parse_error,
+            status="open" if draft.ok else "failed",
+            meta={"raw": draft.text, "steps": draft.steps, "tokens": draft.tokens} | meta,
+        )
+        if not draft.ok:
+            self.tree.update(node.id, feedback=f"unparsable output: {draft.parse_error}")
+        return node.id
+
+    def draft(self, node_id: str) -> Draft:
+        """A candidate node as the agents see it."""
+        node = self.node(node_id)
+        steps = node.meta.get("steps") or self.steps(node_id)
+        return Draft(text=node.meta.get("raw", node.text), answer=node.answer, steps=list(steps),
+                     parse_error=node.parse_error)
+
+    def candidate(self, node_id: str) -> Candidate:
+        node = self.node(node_id)
+        return Candidate(id=node.id, text=node.text, steps=list(node.meta.get("steps") or []),
+                         answer=node.answer)
+
+    # ------------------------------------------------------------ verifying
+
+    async def verify(self, ids: list[str], verifier: Verifier | None = None) -> dict[str, Verdict]:
+        """Judge the parsable candidates among `ids` in one batch; record verdicts and statuses."""
+        verifier = verifier or self.verifier
+        live = [i for i in ids if self.node(i).kind == "candidate" and self.node(i).parse_error is None]
+        if not live:
+            return {}
+        verdicts = await verifier.verify(self.task, [self.candidate(i) for i in live])
+        out = {}
+        for node_id, verdict in zip(live, verdicts, strict=True):
+            self.record(node_id, verifier.name, verdict)
+            out[node_id] = verdict
+        return out
+
+    def record(self, node_id: str, name: str, verdict: Verdict) -> None:
+        self.tree.add_verdict(node_id, name, verdict)
+        node = self.node(node_id)
+        status = {True: "passed", False: "failed"}.get(node.passed, node.status)
+        fields: dict[str, Any] = {"status": status, "feedback": verdict.feedback}
+        if verdict.step_scores:
+            fields["step_scores"] = verdict.step_scores
+        self.tree.update(node_id, **fields)
+        if self._best is not None:  # keep the progress view's best up to date in O(1)
+            rank = self._rank(node)
+            if node_id == self._best[1]:
+                self._best = None
+            elif rank > self._best[0]:
+                self._best = (rank, node_id)
+
+    @staticmethod
+    def _rank(node: Node) -> tuple:
+        return (node.passed is True, node.score if node.score is not None else -1.0,
+                node.value, -int(node.id[1:]))
+
+    def value(self, node_id: str) -> float:
+        """A candidate's value in [0, 1]: its mean verdict score (0 for failed parses)."""
+        node = self.node(node_id)
+        return float(node.score) if node.score is not None else 0.0
+
+    def is_solved(self, node_id: str) -> bool:
+        return self.node(node_id).passed is True
+
+    # ------------------------------------------------------------ review and refine
+
+    async def review(self, candidate_id: str) -> Critique:
+        """Reviewer's critique of a failing candidate, stored on its node."""
+        node = self.node(candidate_id)
+        critique = await self.reviewer.review(
+            self.task, self.draft(candidate_id), node.feedback, node.step_scores or None,
+            self.budget, seed=self.seed_for("review", candidate_id),
+        )
+        self.tree.update(candidate_id, critique=critique.text,
+                         meta=node.meta | {"wrong_step": critique.wrong_step})
+        return critique
+
+    def critique_of(self, candidate_id: str) -> Critique:
+        node = self.node(candidate_id)
+        return Critique(text=node.critique or node.feedback, wrong_step=node.meta.get("wrong_step"))
+
+    async def patch(self, candidate_id: str) -> str:
+        """Refiner's rewrite of a candidate, added as its child."""
+        node = self.node(candidate_id)
+        draft = await self.refiner.patch(
+            self.task, self.draft(candidate_id), node.feedback, self.critique_of(candidate_id),
+            self.budget, seed=self.seed_for("patch", candidate_id),
+        )
+        return self.add_candidate(candidate_id, draft, refined_from=candidate_id)
+
+    # ------------------------------------------------------------ choosing
+
+    def best(self, exclude: list[str] | None = None) -> Node | None:
+        """The best candidate by verifiers (passed, then score, then value, then age)."""
+        skip = set(exclude or [])
+        cands = [n for n in self.tree.candidates() if n.id not in skip and n.parse_error is None]
+        if not cands:
+            return None
+        return max(cands, key=self._rank)
+
+    def progress(self) -> dict[str, Any]:
+        """The best candidate so far, for progress events (kept incrementally: O(1) per phase)."""
+        if self._best is None:
+            best = self.best()
+            if best is None:
+                return {"best": "", "best_score": 0.0}
+            self._best = (self._rank(best), best.id)
+        best_id = self._best[1]
+        return {"best": best_id, "best_score": self.value(best_id)}
+
+
+class Strategy(ABC):
+    """A search algorithm, as phases. Each phase returns the next phase (the graph's edge).
+
+    Phases a strategy does not use are never routed to; the defaults raise to say so.
+    `finalize` is generic: the best candidate by verifiers (`choose` may be overridden).
+    """
+
+    name: ClassVar[str]
+    Options: ClassVar[type[StrategyOptions]] = StrategyOptions
+
+    def __init__(self, options: StrategyOptions | None = None) -> None:
+        self.options = options or self.Options()
+
+    async def select(self, ctx: SearchContext, state: SearchState) -> Step:
+        raise NotImplementedError(f"{self.name} has no select phase")
+
+    async def expand(self, ctx: SearchContext, state: SearchState) -> Step:
+        raise NotImplementedError(f"{self.name} has no expand phase")
+
+    async def execute(self, ctx: SearchContext, state: SearchState) -> Step:
+        """Run the verifiers on the fresh candidates, then score."""
+        await ctx.verify(state.get("fresh", []))
+        return Step("score")
+
+    async def score(self, ctx: SearchContext, state: SearchState) -> Step:
+        raise NotImplementedError(f"{self.name} has no score phase")
+
+    async def review(self, ctx: SearchContext, state: SearchState) -> Step:
+        """Critique each failing candidate, then refine."""
+        for candidate_id in state.get("failing", []):
+            if ctx.budget.exhausted():
+                break
+            await ctx.review(candidate_id)
+        return Step("refine")
+
+    async def refine(self, ctx: SearchContext, state: SearchState) -> Step:
+        raise NotImplementedError(f"{self.name} has no refine phase")
+
+    async def backpropagate(self, ctx: SearchContext, state: SearchState) -> Step:
+        raise NotImplementedError(f"{self.name} has no backpropagate phase")
+
+    def choose(self, ctx: SearchContext, state: SearchState) -> Node | None:
+        """The final candidate: the best by verifiers, skipping ones a person rejected."""
+        return ctx.best(exclude=state.get("rejected"))
+
+
+def solved_updates(ctx: SearchContext, ids: list[str]) -> dict[str, Any]:
+    """State updates that record an early stop when one of `ids` passed every public test."""
+    if any(ctx.is_solved(i) for i in ids):
+        return {"solved": True, "stop": "a candidate passed every public test"}
+    return {}

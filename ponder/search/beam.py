@@ -1,0 +1,76 @@
+"""beam: step-level beam search; any verifier that scores steps (judge, prm, plug-ins) ranks partial paths."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from ponder.search.base import (
+    SearchContext,
+    SearchState,
+    Step,
+    Strategy,
+    StrategyOptions,
+    solved_updates,
+)
+from ponder.search.registry import register_strategy
+from ponder.verifiers.base import Candidate, Verdict
+
+
+class BeamOptions(StrategyOptions):
+    width: int = Field(2, ge=1, description="beams kept per step")
+    k: int = Field(2, ge=1, description="next steps proposed per beam (one call, n=k)")
+    max_depth: int = Field(3, ge=1, description="plan steps before candidates are written")
+    scorer: str = Field("judge", description="verifier that scores partial paths (uses step_scores)")
+
+
+def step_value(verdict: Verdict) -> float:
+    """A partial path's value: the score of its last step, else the whole verdict's score."""
+    return float(verdict.step_scores[-1]) if verdict.step_scores else float(verdict.score)
+
+
+@register_strategy("beam")
+class Beam(Strategy):
+    Options = BeamOptions
+    options: BeamOptions
+
+    async def select(self, ctx: SearchContext, state: SearchState) -> Step:
+        return Step("expand", {"frontier": state.get("frontier") or [ctx.tree.root_id]})
+
+    async def expand(self, ctx: SearchContext, state: SearchState) -> Step:
+        beams = state["frontier"]
+        if state.get("depth", 0) >= self.options.max_depth:
+            fresh = []
+            for beam_id in beams:
+                if ctx.budget.exhausted():
+                    break
+                fresh += await ctx.complete(beam_id, n=1, greedy=True)
+            return Step("execute", {"fresh": fresh})
+        fresh = []
+        for beam_id in beams:
+            if ctx.budget.exhausted():
+                break
+            fresh += [i for i in await ctx.propose(beam_id, self.options.k)
+                      if ctx.node(i).status != "failed"]
+        return Step("score", {"fresh": fresh})
+
+    async def score(self, ctx: SearchContext, state: SearchState) -> Step:
+        fresh = state.get("fresh", [])
+        if any(ctx.node(i).kind == "candidate" for i in fresh):
+            return Step("finalize", {"stop": "beams completed", **solved_updates(ctx, fresh)})
+        if not fresh:
+            return Step("finalize", {"stop": "no step left to extend"})
+        scorer = ctx.make_verifier(self.options.scorer)
+        partial = [Candidate(id=i, text="\n".join(ctx.steps(i)), steps=ctx.steps(i)) for i in fresh]
+        verdicts = await scorer.verify(ctx.task, partial)
+        values = {}
+        for node_id, verdict in zip(fresh, verdicts, strict=True):
+            values[node_id] = step_value(verdict)
+            ctx.tree.add_verdict(node_id, scorer.name, verdict)
+            ctx.tree.update(node_id, step_scores=verdict.step_scores or [values[node_id]])
+            ctx.tree.backpropagate(node_id, values[node_id])
+        ranked = sorted(fresh, key=lambda i: (values[i], -int(i[1:])), reverse=True)
+        for node_id in ranked[self.options.width :]:
+            ctx.tree.update(node_id, status="pruned")
+        depth = state.get("depth", 0) + 1
+        return Step("expand", {"frontier": ranked[: self.options.width], "depth": depth,
+                               "iteration": depth})

@@ -1,0 +1,203 @@
+"""mcts: thought-level MCTS with execution-based simulation, backpropagation and rethink (RethinkMCTS).
+
+One iteration: select a leaf by UCT/PUCT -> expand it with k thoughts (one Solver call) ->
+simulate each new thought (write a candidate from its path and run the verifiers) -> on a
+failing candidate, the Reviewer names the first wrong thought and the Refiner rewrites it as a
+sibling, which is simulated too -> backpropagate every simulated value up its path. The search
+stops early when a candidate passes every public test.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from pydantic import Field
+
+from ponder.search.base import (
+    SearchContext,
+    SearchState,
+    Step,
+    Strategy,
+    StrategyOptions,
+    solved_updates,
+)
+from ponder.search.registry import register_strategy
+from ponder.tree import Node, ThoughtTree
+
+SelectionRule = Callable[[Node, Node, float], float]
+
+
+def uct(parent: Node, child: Node, c: float) -> float:
+    """UCB1: mean value plus c * sqrt(ln N(parent) / N(child)); unvisited children first."""
+    if child.visits == 0:
+        return math.inf
+    return child.value + c * math.sqrt(math.log(max(1, parent.visits)) / child.visits)
+
+
+def puct(parent: Node, child: Node, c: float) -> float:
+    """AlphaZero's PUCT: mean value plus c * prior * sqrt(N(parent)) / (1 + N(child))."""
+    return child.value + c * child.prior * math.sqrt(max(1, parent.visits)) / (1 + child.visits)
+
+
+SELECTION_RULES: dict[str, SelectionRule] = {"uct": uct, "puct": puct}
+
+
+class MCTSOptions(StrategyOptions):
+    max_iterations: int = Field(8, ge=1, description="select-expand-simulate-backpropagate loops")
+    k: int = Field(3, ge=1, description="thoughts per expansion (one call, n=k): the width limit")
+    max_depth: int = Field(3, ge=1, description="thoughts on a path: the depth limit")
+    c: float = Field(1.0, ge=0.0, description="exploration constant")
+    rule: str = Field("uct", description=f"selection rule: {', '.join(SELECTION_RULES)}")
+    rethink: bool = Field(True, description="rewrite the first wrong thought of failing candidates")
+    rethinks_per_iteration: int = Field(1, ge=0, description="failing candidates rethought per iteration")
+    rethink_below: float = Field(
+        0.5, ge=0.0, le=1.0, description="without a pass/fail verdict (math), rethink values below this"
+    )
+
+
+def live_thoughts(tree: ThoughtTree, node_id: str) -> list[Node]:
+    """Children that can still be searched: thoughts that parsed and are not exhausted."""
+    return [
+        c for c in tree.children(node_id)
+        if c.kind == "thought" and c.status != "failed" and not c.meta.get("exhausted")
+    ]
+
+
+def select_leaf(tree: ThoughtTree, rule: SelectionRule, c: float) -> tuple[Node | None, list[str]]:
+    """Descend from the root by `rule` to a node not yet expanded.
+
+    Returns the leaf (None when the whole tree is exhausted) and the ids of nodes found
+    exhausted on the way (expanded, with no live children), which the caller marks.
+    """
+    exhausted: list[str] = []
+    node = tree.root
+    while True:
+        if not node.meta.get("expanded"):
+            return node, exhausted
+        kids = [k for k in live_thoughts(tree, node.id) if k.id not in exhausted]
+        if not kids:
+            exhausted.append(node.id)
+            if node.parent is None:
+                return None, exhausted
+            node = tree.root  # restart the descent without the dead branch
+            continue
+        node = max(kids, key=lambda k: (rule(node, k, c), -int(k.id[1:])))
+
+
+@register_strategy("mcts")
+class MCTS(Strategy):
+    Options = MCTSOptions
+    options: MCTSOptions
+
+    def __init__(self, options: MCTSOptions | None = None) -> None:
+        super().__init__(options)
+        if self.options.rule not in SELECTION_RULES:
+            from ponder.errors import ConfigError
+
+            raise ConfigError(
+                f"unknown MCTS selection rule {self.options.rule!r}",
+                fix=f"use one of: {', '.join(SELECTION_RULES)}",
+            )
+        self.rule = SELECTION_RULES[self.options.rule]
+
+    # ------------------------------------------------------------ phases
+
+    async def select(self, ctx: SearchContext, state: SearchState) -> Step:
+        if state.get("iteration", 0) >= self.options.max_iterations:
+            return Step("finalize", {"stop": f"{self.options.max_iterations} iterations done"})
+        leaf, exhausted = select_leaf(ctx.tree, self.rule, self.options.c)
+        for node_id in exhausted:
+            ctx.tree.update(node_id, meta=ctx.node(node_id).meta | {"exhausted": True})
+        if leaf is None:
+            return Step("finalize", {"stop": "the tree is fully explored"})
+        return Step("expand", {"frontier": [leaf.id], "evaluated": []})
+
+    async def expand(self, ctx: SearchContext, state: SearchState) -> Step:
+        (leaf_id,) = state["frontier"]
+        leaf = ctx.node(leaf_id)
+        ctx.tree.update(leaf_id, meta=leaf.meta | {"expanded": True})
+        if leaf.depth >= self.options.max_depth:
+            return Step("select")  # a terminal thought: nothing to expand (now exhausted)
+        children = await ctx.propose(leaf_id, self.options.k)
+        fresh = [i for i in children if ctx.node(i).status != "failed"]
+        return Step("execute" if fresh else "backpropagate", {"fresh": fresh})
+
+    async def execute(self, ctx: SearchContext, state: SearchState) -> Step:
+        """Simulation: one greedy candidate per fresh thought, all verified in one batch."""
+        rollouts = []
+        for thought_id in state.get("fresh", []):
+            if ctx.budget.exhausted():
+                break
+            (candidate_id,) = await ctx.complete(thought_id, n=1, greedy=True)
+            ctx.tree.update(thought_id, meta=ctx.node(thought_id).meta | {"rollout": candidate_id})
+            rollouts.append(candidate_id)
+        await ctx.verify(rollouts)
+        return Step("score")
+
+    async def score(self, ctx: SearchContext, state: SearchState) -> Step:
+        fresh = [i for i in state.get("fresh", []) if "rollout" in ctx.node(i).meta]
+        evaluated = [*state.get("evaluated", []), *fresh]
+        rollouts = [ctx.node(i).meta["rollout"] for i in fresh]
+        solved = solved_updates(ctx, rollouts)
+        if solved or not self.options.rethink:
+            return Step("backpropagate", {"evaluated": evaluated, **solved})
+        failing = [
+            c for c, t in zip(rollouts, fresh, strict=True)
+            if self._failed(ctx, c) and not ctx.node(t).meta.get("rethink_of")
+        ]
+        failing.sort(key=lambda c: (ctx.value(c), -int(c[1:])), reverse=True)
+        failing = failing[: self.options.rethinks_per_iteration]
+        return Step("review" if failing else "backpropagate", {"evaluated": evaluated, "failing": failing})
+
+    def _failed(self, ctx: SearchContext, candidate_id: str) -> bool:
+        node = ctx.node(candidate_id)
+        if node.parse_error is not None:
+            return False  # nothing to critique: the simulation produced no candidate
+        if node.passed is not None:
+            return node.passed is False
+        return ctx.value(candidate_id) < self.options.rethink_below
+
+    async def refine(self, ctx: SearchContext, state: SearchState) -> Step:
+        """Rethink: the Refiner rewrites the first wrong thought; the new thought is its sibling."""
+        fresh = []
+        for candidate_id in state.get("failing", []):
+            if ctx.budget.exhausted():
+                break
+            new_id = await self.rethink(ctx, candidate_id)
+            if new_id is not None:
+                fresh.append(new_id)
+        return Step("execute" if fresh else "backpropagate", {"fresh": fresh, "failing": []})
+
+    async def rethink(self, ctx: SearchContext, candidate_id: str) -> str | None:
+        """Replace the wrong thought on the candidate's path by a refined sibling; its id."""
+        thoughts = [n for n in ctx.tree.path(candidate_id) if n.kind == "thought"]
+        if not thoughts:
+            return None
+        critique = ctx.critique_of(candidate_id)
+        wrong = critique.wrong_step if critique.wrong_step is not None else len(thoughts) - 1
+        wrong = min(max(wrong, 0), len(thoughts) - 1)
+        draft = await ctx.refiner.rethink(
+            ctx.task, [t.text for t in thoughts], critique, ctx.budget,
+            seed=ctx.seed_for("rethink", candidate_id),
+        )
+        wrong_node = thoughts[wrong]
+        node = ctx.tree.add_child(
+            wrong_node.parent, "thought", draft.answer or draft.text, prior=wrong_node.prior,
+            status="open" if draft.ok else "failed", parse_error=draft.parse_error,
+            critique=critique.text,
+            meta={"raw": draft.text, "rethink_of": wrong_node.id, "from_candidate": candidate_id},
+        )
+        return node.id if draft.ok else None
+
+    async def backpropagate(self, ctx: SearchContext, state: SearchState) -> Step:
+        for thought_id in state.get("evaluated", []):
+            node = ctx.node(thought_id)
+            ctx.tree.backpropagate(thought_id, ctx.value(node.meta["rollout"]))
+            if node.depth >= self.options.max_depth:
+                ctx.tree.update(thought_id, meta=ctx.node(thought_id).meta | {"exhausted": True})
+        iteration = state.get("iteration", 0) + 1
+        updates = {"iteration": iteration, "evaluated": [], "fresh": []}
+        if state.get("solved"):
+            return Step("finalize", updates)
+        return Step("select", updates)

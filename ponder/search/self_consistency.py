@@ -1,0 +1,78 @@
+"""self_consistency: n sampled solutions; the most common final answer wins (majority vote)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from ponder.search.base import (
+    SearchContext,
+    SearchState,
+    Step,
+    Strategy,
+    StrategyOptions,
+    solved_updates,
+)
+from ponder.search.registry import register_strategy
+from ponder.tree import Node
+
+# The verifier that votes over all answers, per task kind; kinds without one vote by
+# identical (whitespace-normalised) answers.
+VOTERS: dict[str, str] = {"math": "majority"}
+
+
+class SelfConsistencyOptions(StrategyOptions):
+    n: int = Field(5, ge=1, description="solutions sampled (one call, n=n)")
+    vote: str | None = Field(None, description="verifier that votes (default: the task kind's)")
+
+
+def _key(node: Node) -> str:
+    return " ".join((node.answer or "").split())
+
+
+@register_strategy("self_consistency")
+class SelfConsistency(Strategy):
+    Options = SelfConsistencyOptions
+    options: SelfConsistencyOptions
+
+    async def select(self, ctx: SearchContext, state: SearchState) -> Step:
+        if state.get("iteration", 0) >= 1:
+            return Step("finalize", {"stop": "done"})
+        return Step("expand", {"frontier": [ctx.tree.root_id]})
+
+    async def expand(self, ctx: SearchContext, state: SearchState) -> Step:
+        fresh = await ctx.complete(ctx.tree.root_id, n=self.options.n)
+        return Step("execute", {"fresh": fresh})
+
+    def _voter(self, ctx: SearchContext) -> str | None:
+        return self.options.vote or VOTERS.get(ctx.task.kind)
+
+    async def execute(self, ctx: SearchContext, state: SearchState) -> Step:
+        fresh = state.get("fresh", [])
+        voter = self._voter(ctx)
+        if voter != ctx.verifier.name:
+            await ctx.verify(fresh)
+        if voter is not None:
+            await ctx.verify(fresh, ctx.make_verifier(voter))
+        return Step("score")
+
+    async def score(self, ctx: SearchContext, state: SearchState) -> Step:
+        fresh = state.get("fresh", [])
+        return Step("finalize", {"iteration": 1, "stop": "done", **solved_updates(ctx, fresh)})
+
+    def choose(self, ctx: SearchContext, state: SearchState) -> Node | None:
+        skip = set(state.get("rejected", []))
+        cands = [n for n in ctx.tree.candidates() if n.parse_error is None and n.id not in skip]
+        if not cands:
+            return None
+
+        voter = self._voter(ctx)
+        counts: dict[str, int] = {}
+        for n in cands:
+            counts[_key(n)] = counts.get(_key(n), 0) + 1
+
+        def votes(n: Node) -> float:
+            if voter is not None:
+                return float(n.verdicts.get(voter, {}).get("score", 0.0))
+            return counts[_key(n)] / len(cands)
+
+        return max(cands, key=lambda n: (votes(n), n.passed is True, ctx.value(n.id), -int(n.id[1:])))

@@ -1,0 +1,1 @@
+"""Invoices with lines, tax and money formatting."""

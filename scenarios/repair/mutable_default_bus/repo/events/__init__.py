@@ -1,0 +1,1 @@
+"""A tiny publish/subscribe event bus."""

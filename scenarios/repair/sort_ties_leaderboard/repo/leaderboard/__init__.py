@@ -1,0 +1,1 @@
+"""Ranking players by score."""

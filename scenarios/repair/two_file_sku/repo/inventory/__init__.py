@@ -1,0 +1,1 @@
+"""Stock keeping by SKU."""

@@ -1,0 +1,1 @@
+"""A toy shop: customers and order pricing."""

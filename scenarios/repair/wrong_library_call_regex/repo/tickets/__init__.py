@@ -1,0 +1,1 @@
+"""Ticket ids in commit messages, and a changelog built from them."""

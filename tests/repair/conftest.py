@@ -1,0 +1,19 @@
+"""Shared fixtures of the repair tests: the scenarios folder and a local test runner."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from ponder.repair.testing import SubprocessRunner
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "repair"
+SCENARIO_NAMES = sorted(p.parent.name for p in SCENARIOS.glob("*/scenario.json"))
+
+
+@pytest.fixture
+def runner() -> SubprocessRunner:
+    """Plain subprocess pytest in a temp copy, with this interpreter (which has pytest)."""
+    return SubprocessRunner(python=sys.executable, timeout_s=120)

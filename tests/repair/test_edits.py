@@ -1,0 +1,147 @@
+"""Search/replace blocks, unified diffs, rejection reasons, and patches as node state."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from ponder.repair.edits import (
+    DiffEdit,
+    EditRejected,
+    SearchReplace,
+    apply_edits,
+    apply_patch,
+    make_patch,
+    parse_edits,
+    parse_search_replace,
+)
+from ponder.repair.workspace import PatchedView, RepoSnapshot, write_changes
+
+CORE = "def f(x):\n    y = x + 1\n    return y\n\n\ndef g(x):\n    y = x + 1\n    return y * 2\n"
+
+
+@pytest.fixture
+def repo(tmp_path):
+    root = tmp_path / "repo"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "core.py").write_text(CORE)
+    (root / "pkg" / "util.py").write_text("A = 1\nB = 2")  # no final newline
+    return RepoSnapshot(root)
+
+
+def test_parse_search_replace_block_with_path_and_fences():
+    reply = (
+        "The bug is here.\n\npkg/core.py\n```python\n<<<<<<< SEARCH\n    return y\n=======\n"
+        "    return y + 0\n>>>>>>> REPLACE\n```\n"
+    )
+    edits = parse_search_replace(reply)
+    assert edits == [SearchReplace("pkg/core.py", "    return y\n", "    return y + 0\n")]
+
+
+def test_two_blocks_two_files(repo):
+    reply = (
+        "pkg/core.py\n<<<<<<< SEARCH\ndef f(x):\n    y = x + 1\n=======\ndef f(x):\n    y = x + 2\n"
+        ">>>>>>> REPLACE\n\npkg/util.py\n<<<<<<< SEARCH\nA = 1\n=======\nA = 10\n>>>>>>> REPLACE\n"
+    )
+    changes = apply_edits(repo, parse_edits(reply))
+    assert changes["pkg/core.py"].startswith("def f(x):\n    y = x + 2\n")
+    assert changes["pkg/core.py"].count("x + 1") == 1
+    assert changes["pkg/util.py"] == "A = 10\nB = 2"
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ("pkg/nope.py\n<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n", "file not found: pkg/nope.py"),
+        ("pkg/core.py\n<<<<<<< SEARCH\n    return z\n=======\n    return y\n>>>>>>> REPLACE\n",
+         "search text not found in pkg/core.py"),
+        ("pkg/core.py\n<<<<<<< SEARCH\n    y = x + 1\n=======\n    y = x\n>>>>>>> REPLACE\n",
+         "matches 2 places in pkg/core.py"),
+        ("<<<<<<< SEARCH\n    y = x + 1\n=======\n    y = x\n>>>>>>> REPLACE\n", "has no file path"),
+        ("pkg/core.py\n<<<<<<< SEARCH\n    return y\n>>>>>>> REPLACE\n", "missing its '======='"),
+        ("I think the bug is in f.", "no edit found"),
+        ("pkg/core.py\n<<<<<<< SEARCH\n\n=======\nx = 1\n>>>>>>> REPLACE\n", "SEARCH part for pkg/core.py is empty"),
+    ],
+)
+def test_rejections_name_the_reason(repo, reply, reason):
+    with pytest.raises(EditRejected) as info:
+        apply_edits(repo, parse_edits(reply))
+    assert reason in info.value.reason
+
+
+def test_tolerates_copied_line_numbers_and_indentation(repo):
+    numbered = "pkg/core.py\n<<<<<<< SEARCH\n 3 |     return y\n=======\n 3 |     return -y\n>>>>>>> REPLACE\n"
+    assert "return -y" in apply_edits(repo, parse_edits(numbered))["pkg/core.py"]
+    dedented = "pkg/core.py\n<<<<<<< SEARCH\nreturn y * 2\n=======\nreturn y * 3\n>>>>>>> REPLACE\n"
+    assert "    return y * 3\n" in apply_edits(repo, parse_edits(dedented))["pkg/core.py"]
+
+
+def test_suffix_path_resolves_and_new_file_is_created(repo):
+    reply = "core.py\n<<<<<<< SEARCH\n    return y * 2\n=======\n    return y * 4\n>>>>>>> REPLACE\n"
+    assert "y * 4" in apply_edits(repo, parse_edits(reply))["pkg/core.py"]
+    new = "pkg/extra.py\n<<<<<<< SEARCH\n=======\nZ = 3\n>>>>>>> REPLACE\n"
+    assert apply_edits(repo, parse_edits(new)) == {"pkg/extra.py": "Z = 3\n"}
+
+
+def test_path_outside_repo_is_rejected(repo):
+    with pytest.raises(EditRejected, match="leaves the repository"):
+        apply_edits(repo, [SearchReplace("../x.py", "a", "b")])
+
+
+def test_patch_round_trip_is_the_node_state(repo):
+    changes = {"pkg/core.py": CORE.replace("x + 1\n    return y\n", "x + 5\n    return y\n"),
+               "pkg/util.py": "A = 1\nB = 3", "pkg/new.py": "N = 1\n"}
+    patch = make_patch(repo, changes)
+    assert patch.startswith("diff --git a/pkg/core.py b/pkg/core.py\n--- a/pkg/core.py\n+++ b/pkg/core.py\n")
+    assert "\\ No newline at end of file" in patch
+    assert apply_patch(repo, patch) == changes
+    assert make_patch(repo, apply_patch(repo, patch)) == patch
+    assert make_patch(repo, {}) == "" and apply_patch(repo, "") == {}
+
+
+@pytest.mark.skipif(shutil.which("patch") is None, reason="GNU patch not installed")
+def test_patch_applies_with_gnu_patch(repo, tmp_path):
+    changes = {"pkg/core.py": CORE.replace("y * 2", "y * 7"), "pkg/util.py": "A = 1\nB = 3"}
+    patch = make_patch(repo, changes)
+    copy = tmp_path / "copy"
+    shutil.copytree(repo.root, copy)
+    subprocess.run(["patch", "-p1", "--batch"], cwd=copy, input=patch, text=True, check=True,
+                   capture_output=True)
+    assert (copy / "pkg/core.py").read_text() == changes["pkg/core.py"]
+    assert (copy / "pkg/util.py").read_text() == "A = 1\nB = 3"
+
+
+def test_unified_diff_edit_from_a_model_with_wrong_line_numbers(repo):
+    reply = (
+        "```diff\n--- a/pkg/core.py\n+++ b/pkg/core.py\n@@ -40,3 +40,3 @@\n def g(x):\n"
+        "     y = x + 1\n-    return y * 2\n+    return y * 9\n```\n"
+    )
+    edits = parse_edits(reply)
+    assert isinstance(edits[0], DiffEdit)
+    changes = apply_edits(repo, edits)
+    assert changes["pkg/core.py"].endswith("    return y * 9\n")
+    assert changes["pkg/core.py"].startswith("def f(x):\n    y = x + 1\n    return y\n")
+
+
+def test_diff_that_does_not_match_is_rejected(repo):
+    bad = "--- a/pkg/core.py\n+++ b/pkg/core.py\n@@ -1,2 +1,2 @@\n-def h(x):\n+def h(y):\n"
+    with pytest.raises(EditRejected, match="does not match the file"):
+        apply_edits(repo, parse_edits(bad))
+
+
+def test_edits_stack_on_a_patched_view_and_original_is_untouched(repo):
+    first = apply_edits(repo, [SearchReplace("pkg/util.py", "A = 1", "A = 100")])
+    view = PatchedView(repo, first)
+    second = apply_edits(view, [SearchReplace("pkg/util.py", "B = 2", "B = 200")])
+    assert second["pkg/util.py"] == "A = 100\nB = 200"
+    assert (repo.root / "pkg/util.py").read_text() == "A = 1\nB = 2"
+
+
+def test_write_changes_deletes_and_creates(tmp_path, repo):
+    copy = tmp_path / "copy"
+    shutil.copytree(repo.root, copy)
+    write_changes(copy, {"pkg/util.py": None, "pkg/sub/new.py": "X = 1\n"})
+    assert not (copy / "pkg/util.py").exists()
+    assert (copy / "pkg/sub/new.py").read_text() == "X = 1\n"

@@ -1,0 +1,69 @@
+"""Every repair scenario is well formed and solvable: FAIL_TO_PASS fails and PASS_TO_PASS
+passes before the reference patch; after it, both pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from ponder.repair.task import load_scenario, load_scenarios
+from ponder.repair.workspace import RepoSnapshot
+from tests.repair.conftest import SCENARIO_NAMES, SCENARIOS
+
+
+def test_at_least_ten_scenarios_with_the_required_bug_kinds():
+    tasks = load_scenarios(SCENARIOS)
+    assert len(tasks) >= 10
+    kinds = {t.spec.metadata["bug_kind"] for t in tasks}
+    for needed in ("off-by-one", "wrong condition", "missing edge case", "wrong library call",
+                   "fix spans two files", "failing test far from the cause"):
+        assert needed in kinds
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+async def test_reference_patch_solves_scenario(name, runner):
+    task = load_scenario(SCENARIOS / name)
+    spec = task.spec
+    assert spec.fail_to_pass and spec.pass_to_pass
+    assert task.hidden.reference_patch
+    snapshot = RepoSnapshot(spec.repo_dir)
+    from ponder.repair.testing import run_and_score
+
+    before = await run_and_score(runner, snapshot, "", spec.test_cmd, spec.fail_to_pass, spec.pass_to_pass)
+    assert before.f2p_failed == spec.fail_to_pass, before.output[-2000:]
+    assert before.p2p_broken == [], before.output[-2000:]
+    assert not before.resolved
+    after = await run_and_score(
+        runner, snapshot, task.hidden.reference_patch, spec.test_cmd, spec.fail_to_pass, spec.pass_to_pass
+    )
+    assert after.resolved, after.output[-2000:]
+    assert after.f2p_passed == spec.fail_to_pass
+    assert after.exit_code == 0
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+def test_agent_view_holds_no_reference(name):
+    task = load_scenario(SCENARIOS / name)
+    dumped = task.view().model_dump_json()
+    assert "reference" not in dumped.lower() or "reference.patch" not in dumped
+    assert task.hidden.reference_patch not in dumped
+    files = RepoSnapshot(task.spec.repo_dir).files()
+    assert not any(f.endswith(".patch") for f in files)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+async def test_reference_patch_in_a_docker_repo_job(name):
+    """The same check through the real repository job: a fresh container per run."""
+    from ponder.repair.testing import DockerRepoRunner, run_and_score
+
+    task = load_scenario(SCENARIOS / name)
+    spec = task.spec
+    snapshot = RepoSnapshot(spec.repo_dir)
+    runner = DockerRepoRunner(timeout_s=120)
+    before = await run_and_score(runner, snapshot, "", spec.test_cmd, spec.fail_to_pass, spec.pass_to_pass)
+    assert before.f2p_failed == spec.fail_to_pass, before.output[-2000:]
+    assert before.p2p_broken == []
+    after = await run_and_score(
+        runner, snapshot, task.hidden.reference_patch, spec.test_cmd, spec.fail_to_pass, spec.pass_to_pass
+    )
+    assert after.resolved, after.output[-2000:]

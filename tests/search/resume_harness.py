@@ -1,0 +1,48 @@
+"""A solve run in its own process, for the kill -9 resume test: `python resume_harness.py new|resume RUN_DIR CALLS CACHE`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from ponder.config import RunConfig  # noqa: E402
+from ponder.llm.cache import ResponseCache  # noqa: E402
+from ponder.llm.client import ModelClient  # noqa: E402
+from ponder.llm.scripted import ScriptedLLM  # noqa: E402
+from ponder.runner import resume_run, solve_task  # noqa: E402
+from tests.search.conftest import InstantSandbox  # noqa: E402
+from tests.search.scripted import BAD_PLAN, Responder, code_task  # noqa: E402
+
+CONFIG = RunConfig(strategy="mcts", search={"k": 2, "max_iterations": 6, "max_depth": 3},
+                   model="scripted", sandbox="local", budget={"tokens": None})
+
+
+class CountingLLM(ScriptedLLM):
+    """Appends one line per real (uncached) call to a file, after a short delay."""
+
+    def __init__(self, calls: Path) -> None:
+        super().__init__(Responder(plans=(BAD_PLAN,)))
+        self.calls_file = calls
+
+    async def generate(self, messages, params):
+        gen = await super().generate(messages, params)
+        await asyncio.sleep(0.03)
+        with self.calls_file.open("a") as fh:
+            fh.write(json.dumps(messages[-1]["content"][:80]) + "\n")
+        return gen
+
+
+async def main(mode: str, run_dir: Path, calls: Path, cache: Path) -> None:
+    model = ModelClient(CountingLLM(calls), ResponseCache(cache))
+    if mode == "new":
+        await solve_task(code_task(), CONFIG, model=model, sandbox=InstantSandbox(), out_dir=run_dir)
+    else:
+        await resume_run(run_dir, model=model, sandbox=InstantSandbox())
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])))

@@ -1,0 +1,98 @@
+"""Agents: parsing of code, answers, thoughts and critiques; prompts per task kind."""
+
+from __future__ import annotations
+
+import pytest
+
+from ponder.agents import Solver
+from ponder.agents.parsing import (
+    extract_code,
+    extract_math_answer,
+    parse_critique,
+    parse_thought,
+)
+from ponder.agents.prompts import render
+from ponder.budget import Budget
+from ponder.errors import ConfigError, OutputParseError
+from ponder.llm.client import ModelClient
+from ponder.llm.scripted import ScriptedLLM
+from tests.search.scripted import code_task, math_task
+
+
+def test_fenced_code_prefers_the_block_defining_the_entry_point():
+    text = "Here:\n```python\nimport math\n```\nand\n```python\ndef f(x):\n    return x\n```\n"
+    assert extract_code(text, "f") == "def f(x):\n    return x"
+
+
+def test_bare_code_drops_trailing_prose():
+    text = "Sure!\ndef f(x):\n    return x + 1\nThis adds one."
+    assert extract_code(text, "f") == "def f(x):\n    return x + 1"
+
+
+def test_unterminated_fence_still_parses():
+    assert extract_code("```python\ndef f():\n    return 1\n", "f").startswith("def f")
+
+
+def test_no_code_is_an_output_parse_error():
+    with pytest.raises(OutputParseError, match="no Python code"):
+        extract_code("I don't know.", "f")
+
+
+@pytest.mark.parametrize("text,answer", [
+    ("so \\boxed{\\frac{1}{2}} done", "\\frac{1}{2}"),
+    ("Therefore the answer is 17.", "17"),
+    ("Final answer: x = 3", "x = 3"),
+])
+def test_math_answers(text, answer):
+    assert extract_math_answer(text) == answer
+
+
+def test_math_without_answer_is_an_error():
+    with pytest.raises(OutputParseError, match="no final answer"):
+        extract_math_answer("I am not sure")
+
+
+def test_thoughts_strip_numbering_and_reject_blank():
+    assert parse_thought("Step 2: Sort the list.\nmore") == "Sort the list."
+    assert parse_thought("1. Use a set") == "Use a set"
+    with pytest.raises(OutputParseError):
+        parse_thought("\n  \n")
+
+
+def test_critique_names_the_first_wrong_step():
+    assert parse_critique("Wrong step: 2\nIt divides by zero.", 3).wrong_step == 1
+    assert parse_critique("Wrong step: none. Looks fine", 3).wrong_step is None
+    assert parse_critique("Wrong step: 9", 3).wrong_step is None  # out of range
+
+
+def test_code_candidate_prompt_is_the_plain_prompt_without_a_plan():
+    (msg,) = render("code", "candidate", task=code_task().view(), steps=[])
+    assert msg["content"].startswith(
+        "Complete the following Python function. Return the whole function in a single python code block."
+    )
+    assert "plan" not in msg["content"].lower()
+    (msg,) = render("code", "candidate", task=code_task().view(), steps=["Add them."])
+    assert "1. Add them." in msg["content"]
+
+
+def test_unknown_kind_is_a_config_error():
+    from ponder.agents.kinds import kind_of
+
+    with pytest.raises(ConfigError, match="repair"):
+        kind_of(type("T", (), {"kind": "repair"})())
+
+
+async def test_solver_proposes_k_thoughts_in_one_call_and_keeps_failures():
+    llm = ScriptedLLM(["Use a loop.", "   ", "2. Return early."])
+    solver = Solver(ModelClient(llm))
+    drafts = await solver.propose(code_task().view(), ["First."], 3, Budget(), seed=1)
+    assert len(llm.calls) == 1 and llm.calls[0][1].n == 3 and llm.calls[0][1].seed == 1
+    assert [d.answer for d in drafts] == ["Use a loop.", None, "Return early."]
+    assert drafts[1].parse_error and drafts[0].steps == ["First.", "Use a loop."]
+
+
+async def test_solver_math_candidate_steps_are_solution_lines():
+    llm = ScriptedLLM(["20 + 22 = 42\nThe answer is \\boxed{42}"])
+    (draft,) = await Solver(ModelClient(llm)).complete(math_task().view(), [], 1, Budget(), greedy=True)
+    assert draft.answer == "42" and len(draft.steps) == 2
+    assert llm.calls[0][1].temperature == 0.0
