@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -24,10 +25,12 @@ PROMPT = [
 LONG_PROMPT = [{"role": "user", "content": "Summarise this code:\n" + "x = x + 1\n" * 120}]
 
 
-async def bench(model: str, max_tokens: int, n: int, hits: int) -> list[tuple[str, str, str]]:
+async def bench(
+    model: str, max_tokens: int, n: int, hits: int, threads: int | None
+) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     start = time.monotonic()
-    llm = create_llm(model)
+    llm = create_llm(model, **({"n_threads": threads} if threads else {}))
     with tempfile.TemporaryDirectory() as tmp:
         client = ModelClient(llm, ResponseCache(Path(tmp) / "bench.sqlite"))
         warm = await llm.generate(PROMPT, SamplingParams(max_tokens=1))  # loads the model
@@ -85,7 +88,13 @@ async def bench(model: str, max_tokens: int, n: int, hits: int) -> list[tuple[st
             t = time.perf_counter()
             client.cache.get(model, PROMPT, SamplingParams(max_tokens=1000 + i))
             misses.append(time.perf_counter() - t)
-        rows.append(("cache miss lookup", f"{statistics.median(misses) * 1000:.3f} ms", "overhead"))
+        rows.append(
+            (
+                "cache miss lookup",
+                f"{statistics.median(misses) * 1000:.3f} ms",
+                "added to each miss",
+            )
+        )
         client.cache.close()
         del warm
     await llm.aclose()
@@ -98,8 +107,11 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--n", type=int, default=8)
     parser.add_argument("--hits", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads (local)")
     args = parser.parse_args()
-    rows = asyncio.run(bench(args.model, args.max_tokens, args.n, args.hits))
+    rows = asyncio.run(bench(args.model, args.max_tokens, args.n, args.hits, args.threads))
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{os.cpu_count()} CPUs, load average {load} at start\n")
     print("| measure | result | detail |\n|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")

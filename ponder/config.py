@@ -53,6 +53,9 @@ class RunConfig(BaseModel):
     durability: Literal["sync", "async", "exit"] = Field(
         "sync", description="when checkpoints are written (sync: before the next phase starts)"
     )
+    checkpoint_every: Literal["phase", "iteration"] = Field(
+        "iteration", description="checkpoint grain: after every phase, or per completed iteration"
+    )
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     agents: AgentSettings = Field(default_factory=AgentSettings)
 
@@ -72,7 +75,9 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist", fix="pass the path of a YAML run config")
+        raise ConfigError(
+            f"config file {path} does not exist", fix="pass the path of a YAML run config"
+        )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
@@ -82,7 +87,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
+def load_config(
+    path: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> RunConfig:
     """The config from `path` (YAML) with `overrides` (e.g. command-line options) on top.
 
     Override values that are None are ignored, so unset CLI options keep the file's values.

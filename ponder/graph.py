@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
+from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
@@ -51,13 +55,20 @@ def _phase_node(phase: str, rt: Runtime) -> Callable[[SearchState], Awaitable[di
         reason = rt.ctx.budget.exhausted_reason()
         if reason is not None:
             return {"next": "finalize", "stop": f"budget: {reason}", **_bookkeeping(rt)}
+        started = time.perf_counter()
         step = await getattr(rt.strategy, phase)(rt.ctx, state)
+        phase_ms = (time.perf_counter() - started) * 1000
         if step.next not in TRANSITIONS[phase]:
             raise StrategyError(
                 f"strategy {rt.strategy.name!r} chose {phase} -> {step.next}, which the graph lacks",
                 fix=f"from {phase} a strategy may go to: {', '.join(TRANSITIONS[phase])}",
             )
-        return {**step.updates, "next": step.next, **_bookkeeping(rt)}
+        return {
+            **step.updates,
+            "next": step.next,
+            "phase_ms": round(phase_ms, 3),
+            **_bookkeeping(rt),
+        }
 
     node.__name__ = phase
     return node
@@ -68,25 +79,40 @@ def _finalize_node(rt: Runtime) -> Callable[[SearchState], Awaitable[dict[str, A
         chosen = rt.strategy.choose(rt.ctx, state)
         if rt.interactive and chosen is not None:
             answer = interrupt(
-                {"candidate": chosen.id, "text": chosen.text, "answer": chosen.answer,
-                 "score": rt.ctx.value(chosen.id), "feedback": chosen.feedback}
+                {
+                    "candidate": chosen.id,
+                    "text": chosen.text,
+                    "answer": chosen.answer,
+                    "score": rt.ctx.value(chosen.id),
+                    "feedback": chosen.feedback,
+                }
             )
             if answer != "accept":
                 rejected = [*state.get("rejected", []), chosen.id]
                 rt.ctx.tree.update(chosen.id, meta=chosen.meta | {"rejected_by_user": True})
-                return {"rejected": rejected, "next": "select", "decision": str(answer),
-                        **_bookkeeping(rt)}
+                return {
+                    "rejected": rejected,
+                    "next": "select",
+                    "decision": str(answer),
+                    **_bookkeeping(rt),
+                }
         rt.ctx.tree.set_winner(chosen.id if chosen else None)
         stop = state.get("stop") or "done"
-        return {"next": END, "stop": stop, "decision": "accept", **_bookkeeping(rt),
-                "best": chosen.id if chosen else "",
-                "best_score": rt.ctx.value(chosen.id) if chosen else 0.0}
+        return {
+            "next": END,
+            "stop": stop,
+            "decision": "accept",
+            **_bookkeeping(rt),
+            "best": chosen.id if chosen else "",
+            "best_score": rt.ctx.value(chosen.id) if chosen else 0.0,
+        }
 
     return finalize
 
 
-def _router(phase: str) -> Callable[[SearchState], str]:
-    def route(state: SearchState) -> str:
+def _router(phase: str) -> Callable[[SearchState], Awaitable[str]]:
+    # async, so LangGraph calls it inline rather than in a worker thread
+    async def route(state: SearchState) -> str:
         return state.get("next") or END
 
     route.__name__ = f"after_{phase}"
@@ -115,3 +141,94 @@ async def _placeholder(state: SearchState) -> dict[str, Any]:
 def mermaid() -> str:
     """The state machine as a Mermaid diagram (`ponder graph`)."""
     return build_graph().compile().get_graph().draw_mermaid()
+
+
+# Checkpoint grain: "phase" writes a checkpoint after every phase; "iteration" only when an
+# iteration (or refinement round, or level) completes and when the search ends, so a resumed
+# run redoes at most the unfinished iteration, whose model calls the response cache answers.
+_TERMINAL = ("finalize", END, None)
+
+
+def _iteration_key(values: dict[str, Any]) -> tuple:
+    return (
+        values.get("iteration"),
+        values.get("rounds"),
+        values.get("depth"),
+        values.get("rejected"),
+    )
+
+
+class InlineSqliteSaver(SqliteSaver):
+    """The SQLite checkpointer, run inline on the event loop, at phase or iteration grain.
+
+    A checkpoint write is a sub-millisecond SQLite statement (WAL, synchronous=NORMAL); running
+    it inline avoids a thread hop per step (aiosqlite's worker, or run_in_executor), which on a
+    busy machine cost several milliseconds per graph step.
+
+    A finished phase's own writes are not stored (only interrupts and resumes are): a resumed
+    run re-runs the phase after the last checkpoint, so the tree log (replayed up to the
+    checkpoint's `tree_seq`) and the graph state always agree.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, grain: str = "iteration") -> None:
+        super().__init__(conn)
+        if grain not in ("phase", "iteration"):
+            raise PonderError(f"unknown checkpoint grain {grain!r}", fix="use phase or iteration")
+        self.grain = grain
+        self._last_key: tuple | None = None
+        self._skipped: str | None = None
+
+    @classmethod
+    def open(cls, path: str | Path, grain: str = "iteration") -> InlineSqliteSaver:
+        conn = sqlite3.connect(str(path), check_same_thread=False)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return cls(conn, grain)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _keep(self, checkpoint: dict[str, Any]) -> bool:
+        values = checkpoint.get("channel_values") or {}
+        if self.grain == "phase" or values.get("next") in _TERMINAL:
+            return True
+        key = _iteration_key(values)
+        if key != self._last_key:
+            self._last_key = key
+            return True
+        return False
+
+    async def aget_tuple(self, config):
+        return self.get_tuple(config)
+
+    async def alist(self, config, *, filter=None, before=None, limit=None) -> AsyncIterator:
+        for item in self.list(config, filter=filter, before=before, limit=limit):
+            yield item
+
+    async def aput(self, config, checkpoint, metadata, new_versions):
+        if self._keep(checkpoint):
+            self._skipped = None
+            return self.put(config, checkpoint, metadata, new_versions)
+        self._skipped = checkpoint["id"]
+        configurable = config["configurable"]
+        return {
+            "configurable": {
+                "thread_id": configurable["thread_id"],
+                "checkpoint_ns": configurable.get("checkpoint_ns", ""),
+                "checkpoint_id": checkpoint["id"],
+            }
+        }
+
+    async def aput_writes(self, config, writes, task_id, task_path=""):
+        if config["configurable"].get("checkpoint_id") == self._skipped:
+            return None
+        special = [(channel, value) for channel, value in writes if channel.startswith("__")]
+        if special:
+            return self.put_writes(config, special, task_id, task_path)
+        return None
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        return self.delete_thread(thread_id)
+
+    async def aget_delta_channel_history(self, *, config, channels):
+        return self.get_delta_channel_history(config=config, channels=channels)

@@ -12,14 +12,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Command
 
 from ponder.agents import Refiner, Reviewer, Solver
 from ponder.budget import Budget, Spend
 from ponder.config import RunConfig
 from ponder.errors import ConfigError
-from ponder.graph import ApproveFn, Runtime, build_graph
+from ponder.graph import ApproveFn, InlineSqliteSaver, Runtime, build_graph
 from ponder.llm.client import ModelClient
 from ponder.sandbox.base import Sandbox
 from ponder.search import SearchContext, get_strategy
@@ -32,8 +31,14 @@ THREAD = {"configurable": {"thread_id": "run"}}
 
 # The files of a run directory.
 CONFIG, TASK, RESULT, TREE, TREE_LOG, EVENTS, CHECKPOINTS, REPORT = (
-    "config.json", "task.json", "result.json", "tree.json", "tree.jsonl", "events.jsonl",
-    "checkpoints.sqlite", "report.html",
+    "config.json",
+    "task.json",
+    "result.json",
+    "tree.json",
+    "tree.jsonl",
+    "events.jsonl",
+    "checkpoints.sqlite",
+    "report.html",
 )
 
 
@@ -84,8 +89,12 @@ class _EventLog:
         self.started = time.monotonic()
 
     def emit(self, kind: str, **data: Any) -> None:
-        event = {"t": round(time.monotonic() - self.started, 4), "event": kind,
-                 "nodes": len(self.tree), **data}
+        event = {
+            "t": round(time.monotonic() - self.started, 4),
+            "event": kind,
+            "nodes": len(self.tree),
+            **data,
+        }
         self.fh.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
         self.fh.flush()
         if self.on_event is not None:
@@ -94,9 +103,17 @@ class _EventLog:
     def phase(self, name: str, update: dict[str, Any]) -> None:
         self.view.update(update or {})
         v = self.view
-        self.emit("phase", phase=name, next=v.get("next"), iteration=v.get("iteration", 0),
-                  best=v.get("best"), best_score=v.get("best_score", 0.0),
-                  spent=v.get("spent", {}), stop=v.get("stop"))
+        self.emit(
+            "phase",
+            phase=name,
+            next=v.get("next"),
+            iteration=v.get("iteration", 0),
+            best=v.get("best"),
+            best_score=v.get("best_score", 0.0),
+            spent=v.get("spent", {}),
+            stop=v.get("stop"),
+            phase_ms=update.get("phase_ms"),
+        )
 
     def close(self) -> None:
         self.fh.close()
@@ -111,8 +128,14 @@ async def _decide(approve: ApproveFn | None, payload: dict[str, Any]) -> str:
     return "accept" if answer else "reject"
 
 
-def _context(task: Task, config: RunConfig, tree: ThoughtTree, budget: Budget,
-             model: ModelClient, sandbox: Sandbox | None) -> SearchContext:
+def _context(
+    task: Task,
+    config: RunConfig,
+    tree: ThoughtTree,
+    budget: Budget,
+    model: ModelClient,
+    sandbox: Sandbox | None,
+) -> SearchContext:
     parts = {"sandbox": sandbox, "model": model, "budget": budget}
     return SearchContext(
         task=task.view(),  # the hidden part never enters the search
@@ -127,23 +150,38 @@ def _context(task: Task, config: RunConfig, tree: ThoughtTree, budget: Budget,
     )
 
 
-async def _result(run_dir: Path, task: Task, config: RunConfig, tree: ThoughtTree,
-                  budget: Budget, state: dict[str, Any], sandbox: Sandbox | None,
-                  resumed: bool) -> RunResult:
+async def _result(
+    run_dir: Path,
+    task: Task,
+    config: RunConfig,
+    tree: ThoughtTree,
+    budget: Budget,
+    state: dict[str, Any],
+    sandbox: Sandbox | None,
+    resumed: bool,
+) -> RunResult:
     winner = tree.node(tree.winner) if tree.winner else None
     solution = winner.answer if winner else None
     graded = None
     if solution is not None and not task.hidden.empty:
         graded = (await grade(task, solution, sandbox)).model_dump()
     return RunResult(
-        run_dir=str(run_dir), task_id=task.id, kind=task.kind, strategy=config.strategy,
-        solution=solution, solution_text=winner.text if winner else None,
+        run_dir=str(run_dir),
+        task_id=task.id,
+        kind=task.kind,
+        strategy=config.strategy,
+        solution=solution,
+        solution_text=winner.text if winner else None,
         candidate_id=winner.id if winner else None,
         passed_public=winner.passed if winner else None,
         score=winner.score if winner else None,
         verdicts=winner.verdicts if winner else {},
-        stop_reason=state.get("stop") or "done", iterations=state.get("iteration", 0),
-        nodes=len(tree), budget=budget.report(), grade=graded, resumed=resumed,
+        stop_reason=state.get("stop") or "done",
+        iterations=state.get("iteration", 0),
+        nodes=len(tree),
+        budget=budget.report(),
+        grade=graded,
+        resumed=resumed,
     )
 
 
@@ -151,17 +189,25 @@ def _write_outputs(run_dir: Path, tree: ThoughtTree, result: RunResult) -> None:
     from ponder.report.tree_view import write_tree_html
 
     tree.save(run_dir / TREE)
-    (run_dir / RESULT).write_text(json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8")
-    write_tree_html(tree, run_dir / REPORT, title=f"{result.task_id} ({result.strategy})",
-                    result=result.to_dict())
+    (run_dir / RESULT).write_text(
+        json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8"
+    )
+    write_tree_html(
+        tree,
+        run_dir / REPORT,
+        title=f"{result.task_id} ({result.strategy})",
+        result=result.to_dict(),
+    )
 
 
-async def _drive(graph, inp: Any, config: RunConfig, events: _EventLog,
-                 approve: ApproveFn | None) -> None:
+async def _drive(
+    graph, inp: Any, config: RunConfig, events: _EventLog, approve: ApproveFn | None
+) -> None:
     while True:
         pending = None
-        async for chunk in graph.astream(inp, THREAD, stream_mode="updates",
-                                         durability=config.durability):
+        async for chunk in graph.astream(
+            inp, THREAD, stream_mode="updates", durability=config.durability
+        ):
             for name, update in chunk.items():
                 if name == "__interrupt__":
                     pending = update[0].value
@@ -175,14 +221,22 @@ async def _drive(graph, inp: Any, config: RunConfig, events: _EventLog,
         inp = Command(resume=decision)
 
 
-async def _run(run_dir: Path, task: Task, config: RunConfig, *, model: ModelClient,
-               sandbox: Sandbox | None, on_event: EventFn | None, approve: ApproveFn | None,
-               resume: bool) -> RunResult:
+async def _run(
+    run_dir: Path,
+    task: Task,
+    config: RunConfig,
+    *,
+    model: ModelClient,
+    sandbox: Sandbox | None,
+    on_event: EventFn | None,
+    approve: ApproveFn | None,
+    resume: bool,
+) -> RunResult:
     budget = config.budget.to_budget()
     strategy = get_strategy(config.strategy, config.search)
     rt = Runtime(strategy=strategy, ctx=None, interactive=config.interactive)  # type: ignore[arg-type]
-    async with AsyncSqliteSaver.from_conn_string(str(run_dir / CHECKPOINTS)) as saver:
-        await saver.conn.execute("PRAGMA synchronous = NORMAL")
+    saver = InlineSqliteSaver.open(run_dir / CHECKPOINTS, config.checkpoint_every)
+    try:
         graph = build_graph(rt).compile(checkpointer=saver)
         snapshot = await graph.aget_state(THREAD)
         values = dict(snapshot.values or {})
@@ -207,16 +261,29 @@ async def _run(run_dir: Path, task: Task, config: RunConfig, *, model: ModelClie
                     await _drive(graph, inp, config, events, approve)
             else:
                 events.emit("start", strategy=config.strategy, task=task.id)
-                start = {"next": "select", "iteration": 0, "rounds": 0, "depth": 0,
-                         "tree_seq": tree.seq, "spent": asdict(budget.spent)}
+                start = {
+                    "next": "select",
+                    "iteration": 0,
+                    "rounds": 0,
+                    "depth": 0,
+                    "tree_seq": tree.seq,
+                    "spent": asdict(budget.spent),
+                }
                 await _drive(graph, start, config, events, approve)
             state = dict((await graph.aget_state(THREAD)).values)
             result = await _result(run_dir, task, config, tree, budget, state, sandbox, resume)
-            events.emit("done", stop=result.stop_reason, candidate=result.candidate_id,
-                        score=result.score, spent=result.budget["spent"])
+            events.emit(
+                "done",
+                stop=result.stop_reason,
+                candidate=result.candidate_id,
+                score=result.score,
+                spent=result.budget["spent"],
+            )
         finally:
             events.close()
             tree.close_log()
+    finally:
+        saver.close()
     _write_outputs(run_dir, tree, result)
     return result
 
@@ -229,7 +296,8 @@ def _prepare_dir(out_dir: str | Path | None, task: Task) -> Path:
     run_dir = Path(out_dir)
     if (run_dir / CHECKPOINTS).exists():
         raise ConfigError(
-            f"{run_dir} already holds a run", fix=f"resume it with --resume {run_dir}, or pick another --out"
+            f"{run_dir} already holds a run",
+            fix=f"resume it with --resume {run_dir}, or pick another --out",
         )
     run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir
@@ -253,9 +321,19 @@ async def solve_task(
     run_dir = _prepare_dir(out_dir, task)
     record = {"config": config.model_dump(mode="json"), "versions": _versions(), "task_id": task.id}
     (run_dir / CONFIG).write_text(json.dumps(record, indent=2), encoding="utf-8")
-    (run_dir / TASK).write_text(json.dumps(task_to_record(task), ensure_ascii=False), encoding="utf-8")
-    return await _run(run_dir, task, config, model=model, sandbox=sandbox, on_event=on_event,
-                      approve=approve, resume=False)
+    (run_dir / TASK).write_text(
+        json.dumps(task_to_record(task), ensure_ascii=False), encoding="utf-8"
+    )
+    return await _run(
+        run_dir,
+        task,
+        config,
+        model=model,
+        sandbox=sandbox,
+        on_event=on_event,
+        approve=approve,
+        resume=False,
+    )
 
 
 def load_run(run_dir: str | Path) -> tuple[Task, RunConfig]:
@@ -263,7 +341,9 @@ def load_run(run_dir: str | Path) -> tuple[Task, RunConfig]:
     run_dir = Path(run_dir)
     try:
         record = json.loads((run_dir / CONFIG).read_text(encoding="utf-8"))
-        task = TaskRecord.model_validate(json.loads((run_dir / TASK).read_text(encoding="utf-8"))).to_task()
+        task = TaskRecord.model_validate(
+            json.loads((run_dir / TASK).read_text(encoding="utf-8"))
+        ).to_task()
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"{run_dir} is not a resumable run directory ({exc})",
@@ -285,8 +365,16 @@ async def resume_run(
     task, config = load_run(run_dir)
     if not (run_dir / CHECKPOINTS).exists():
         raise ConfigError(f"{run_dir} has no checkpoints", fix="start the run with `ponder solve`")
-    return await _run(run_dir, task, config, model=model, sandbox=sandbox, on_event=on_event,
-                      approve=approve, resume=True)
+    return await _run(
+        run_dir,
+        task,
+        config,
+        model=model,
+        sandbox=sandbox,
+        on_event=on_event,
+        approve=approve,
+        resume=True,
+    )
 
 
 def load_task_ref(ref: str) -> Task:
@@ -298,7 +386,8 @@ def load_task_ref(ref: str) -> Task:
         from ponder.scenarios import resolve_task
     except ImportError:
         raise ConfigError(
-            f"{ref!r} is not a task file", fix="pass the path of a .jsonl task file (FILE or FILE#ID)"
+            f"{ref!r} is not a task file",
+            fix="pass the path of a .jsonl task file (FILE or FILE#ID)",
         ) from None
     if "/" not in ref:
         raise ConfigError(

@@ -35,8 +35,9 @@ KINDS: dict[str, Kind] = {
     # Code: the steps are the plan thoughts the program was written from.
     "code": Kind("code", _code_answer, lambda text, plan: list(plan)),
     # Math: the steps are the solution's lines (what a PRM or judge scores).
-    "math": Kind("math", lambda text, task: extract_math_answer(text),
-                 lambda text, plan: split_steps(text)),
+    "math": Kind(
+        "math", lambda text, task: extract_math_answer(text), lambda text, plan: split_steps(text)
+    ),
 }
 
 

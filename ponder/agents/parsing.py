@@ -10,7 +10,9 @@ from ponder.errors import OutputParseError
 from ponder.verifiers.answers import extract_answer
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
-_STEP_PREFIX = re.compile(r"^\s*(?:[-*•]\s+|(?:step\s*)?\d+\s*[.):]\s*|step\s*\d*\s*[:.-]\s*)", re.I)
+_STEP_PREFIX = re.compile(
+    r"^\s*(?:[-*•]\s+|(?:step\s*)?\d+\s*[.):]\s*|step\s*\d*\s*[:.-]\s*)", re.I
+)
 _WRONG_STEP = re.compile(r"(?:first\s+)?wrong\s+step\s*[:=#]?\s*(?:step\s*)?(\d+|none)", re.I)
 _STEP_N = re.compile(r"\bstep\s*(\d+)\b", re.I)
 _CODE_START = re.compile(r"^(?:def |async def |class |import |from \S+ import |@)", re.M)
@@ -25,7 +27,9 @@ class Critique:
 
 
 def _fix(kind: str) -> str:
-    return f"the model's {kind} was unusable; a larger budget samples again, or use a stronger --model"
+    return (
+        f"the model's {kind} was unusable; a larger budget samples again, or use a stronger --model"
+    )
 
 
 def _python_blocks(text: str) -> list[str]:
@@ -53,7 +57,9 @@ def _bare_code(text: str) -> str | None:
 
 
 def _defines(code: str, name: str) -> bool:
-    return re.search(rf"^\s*(?:async\s+)?(?:def|class)\s+{re.escape(name)}\b", code, re.M) is not None
+    return (
+        re.search(rf"^\s*(?:async\s+)?(?:def|class)\s+{re.escape(name)}\b", code, re.M) is not None
+    )
 
 
 def extract_code(text: str, entry_point: str | None = None) -> str:
@@ -77,12 +83,25 @@ def extract_code(text: str, entry_point: str | None = None) -> str:
     return code
 
 
-def parse_thought(text: str) -> str:
-    """One plan step: the first non-empty line, with numbering and bullets stripped."""
+def _prose_lines(text: str) -> list[str]:
+    """Non-empty lines before the first code fence."""
+    lines = []
     for line in text.strip().splitlines():
-        line = _STEP_PREFIX.sub("", line).strip()
-        if line and not line.startswith("```"):
-            return line
+        if line.strip().startswith("```"):
+            break
+        if line.strip():
+            lines.append(line.strip())
+    return lines
+
+
+def parse_thought(text: str) -> str:
+    """One plan step: the first list item, else the first line that is not a preamble ("...:")."""
+    lines = _prose_lines(text)
+    items = [_STEP_PREFIX.sub("", line).strip() for line in lines if _STEP_PREFIX.match(line)]
+    plain = [line for line in lines if not line.endswith(":")]
+    for line in (*items, *plain):
+        if line:
+            return line[:300]
     raise OutputParseError(f"the reply holds no plan step: {text[:120]!r}", fix=_fix("plan step"))
 
 
@@ -103,7 +122,6 @@ def parse_critique(text: str, n_steps: int) -> Critique:
         if 1 <= number <= n_steps:
             wrong = number - 1
     return Critique(text=body, wrong_step=wrong)
-
 
 
 def extract_math_answer(text: str) -> str:

@@ -24,10 +24,17 @@ class Refiner:
     ) -> Draft:
         """A corrected version of thought `critique.wrong_step`; Draft.steps is the repaired path prefix."""
         wrong = critique.wrong_step if critique.wrong_step is not None else len(steps) - 1
-        messages = render(kind_of(task).name, "rethink", task=task, steps=steps,
-                          wrong_step=wrong, critique=critique.text)
-        params = SamplingParams(n=1, max_tokens=self.settings.thought_max_tokens,
-                                temperature=0.0, seed=seed)
+        messages = render(
+            kind_of(task).name,
+            "rethink",
+            task=task,
+            steps=steps,
+            wrong_step=wrong,
+            critique=critique.text,
+        )
+        params = SamplingParams(
+            n=1, max_tokens=self.settings.thought_max_tokens, temperature=0.0, seed=seed
+        )
         gen = await self.model.generate(messages, params, budget=budget)
         try:
             thought = parse_thought(gen.text)
@@ -36,15 +43,29 @@ class Refiner:
         return Draft(gen.text, thought, [*steps[:wrong], thought], tokens=gen.completion_tokens)
 
     async def patch(
-        self, task, candidate: Draft, feedback: str, critique: Critique, budget: Budget, *,
+        self,
+        task,
+        candidate: Draft,
+        feedback: str,
+        critique: Critique,
+        budget: Budget,
+        *,
         seed: int | None = None,
     ) -> Draft:
         """A rewritten candidate that addresses the critique and the execution feedback."""
         kind = kind_of(task)
-        messages = render(kind.name, "patch", task=task, candidate=candidate,
-                          feedback=feedback or "(no feedback)", critique=critique.text)
-        params = SamplingParams(n=1, max_tokens=self.settings.candidate_max_tokens,
-                                temperature=0.0, seed=seed)
+        messages = render(
+            kind.name,
+            "patch",
+            task=task,
+            candidate=candidate,
+            feedback=feedback or "(no feedback)",
+            critique=critique.text,
+        )
+        params = SamplingParams(
+            n=1, max_tokens=self.settings.candidate_max_tokens, temperature=0.0, seed=seed
+        )
         gen = await self.model.generate(messages, params, budget=budget)
-        return kind.parse_candidate(gen.text, task, candidate.steps if kind.name == "code" else [],
-                                    gen.completion_tokens)
+        return kind.parse_candidate(
+            gen.text, task, candidate.steps if kind.name == "code" else [], gen.completion_tokens
+        )

@@ -20,23 +20,40 @@ class Reviewer:
         self.settings = settings or AgentSettings()
 
     async def review(
-        self, task, candidate: Draft, feedback: str, step_scores: list[float] | None,
-        budget: Budget, *, seed: int | None = None,
+        self,
+        task,
+        candidate: Draft,
+        feedback: str,
+        step_scores: list[float] | None,
+        budget: Budget,
+        *,
+        seed: int | None = None,
     ) -> Critique:
         """Critique `candidate`; when the model's reply is unusable, fall back on the step scores."""
         steps = candidate.steps
-        messages = render(kind_of(task).name, "review", task=task, candidate=candidate,
-                          steps=steps, feedback=feedback or "(no feedback)",
-                          step_scores=step_scores or [])
-        params = SamplingParams(n=1, max_tokens=self.settings.critique_max_tokens,
-                                temperature=0.0, seed=seed)
+        messages = render(
+            kind_of(task).name,
+            "review",
+            task=task,
+            candidate=candidate,
+            steps=steps,
+            feedback=feedback or "(no feedback)",
+            step_scores=step_scores or [],
+        )
+        params = SamplingParams(
+            n=1, max_tokens=self.settings.critique_max_tokens, temperature=0.0, seed=seed
+        )
         gen = await self.model.generate(messages, params, budget=budget)
         try:
             critique = parse_critique(gen.text, len(steps))
         except OutputParseError:
-            critique = Critique(text=feedback or "the candidate failed verification", wrong_step=None)
+            critique = Critique(
+                text=feedback or "the candidate failed verification", wrong_step=None
+            )
         if critique.wrong_step is None and step_scores:
             # The PRM-style signal locates the error when the model does not (AutoMathCritique).
-            lowest = min(range(min(len(step_scores), len(steps)) or 1), key=lambda i: step_scores[i])
+            lowest = min(
+                range(min(len(step_scores), len(steps)) or 1), key=lambda i: step_scores[i]
+            )
             critique = Critique(text=critique.text, wrong_step=lowest if steps else None)
         return critique

@@ -23,8 +23,11 @@ class Solver:
         s = self.settings
         temperature = s.greedy_temperature if greedy else s.sample_temperature
         return SamplingParams(
-            n=n, max_tokens=max_tokens, temperature=temperature,
-            top_p=1.0 if greedy else s.top_p, seed=seed,
+            n=n,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=1.0 if greedy else s.top_p,
+            seed=seed,
         )
 
     async def propose(
@@ -39,15 +42,34 @@ class Solver:
         for completion in gen.completions:
             try:
                 thought = parse_thought(completion.text)
-                drafts.append(Draft(completion.text, thought, [*steps, thought],
-                                    tokens=completion.completion_tokens))
+                drafts.append(
+                    Draft(
+                        completion.text,
+                        thought,
+                        [*steps, thought],
+                        tokens=completion.completion_tokens,
+                    )
+                )
             except OutputParseError as exc:
-                drafts.append(Draft(completion.text, None, list(steps), exc.message,
-                                    completion.completion_tokens))
+                drafts.append(
+                    Draft(
+                        completion.text,
+                        None,
+                        list(steps),
+                        exc.message,
+                        completion.completion_tokens,
+                    )
+                )
         return drafts
 
     async def complete(
-        self, task, steps: list[str], n: int, budget: Budget, *, greedy: bool = False,
+        self,
+        task,
+        steps: list[str],
+        n: int,
+        budget: Budget,
+        *,
+        greedy: bool = False,
         seed: int | None = None,
     ) -> list[Draft]:
         """n complete candidates that follow the plan `steps` (no plan: the plain prompt)."""
@@ -55,5 +77,6 @@ class Solver:
         messages = render(kind.name, "candidate", task=task, steps=steps)
         params = self._params(n, self.settings.candidate_max_tokens, greedy=greedy, seed=seed)
         gen = await self.model.generate(messages, params, budget=budget)
-        return [kind.parse_candidate(c.text, task, steps, c.completion_tokens)
-                for c in gen.completions]
+        return [
+            kind.parse_candidate(c.text, task, steps, c.completion_tokens) for c in gen.completions
+        ]

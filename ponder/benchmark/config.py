@@ -77,7 +77,9 @@ class BenchConfig(BaseModel):
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise ConfigError(f"bench recipe {path} does not exist", fix="pass a YAML file, see scenarios/")
+        raise ConfigError(
+            f"bench recipe {path} does not exist", fix="pass a YAML file, see scenarios/"
+        )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:

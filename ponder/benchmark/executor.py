@@ -54,8 +54,15 @@ class PoolDraw:
 class CellExecutor(Protocol):
     """Runs cells and draws pools. The runtime one below; tests may pass their own."""
 
-    async def run(self, task: Task, strategy: str, options: dict[str, Any],
-                  budget_tokens: int | None, seed: int, run_dir: Path) -> CellRun: ...
+    async def run(
+        self,
+        task: Task,
+        strategy: str,
+        options: dict[str, Any],
+        budget_tokens: int | None,
+        seed: int,
+        run_dir: Path,
+    ) -> CellRun: ...
 
     async def draw_pool(self, task: Task, n: int, seed: int, run_dir: Path) -> PoolDraw: ...
 
@@ -103,8 +110,9 @@ class RuntimeExecutor:
     base: RunConfig = field(default_factory=RunConfig)
     keep_runs: bool = True
 
-    def _config(self, strategy: str, options: dict[str, Any], tokens: int | None,
-                seed: int) -> RunConfig:
+    def _config(
+        self, strategy: str, options: dict[str, Any], tokens: int | None, seed: int
+    ) -> RunConfig:
         return self.base.model_copy(update={
             "strategy": strategy, "search": options, "seed": seed,
             "budget": BudgetConfig(tokens=tokens),
@@ -112,8 +120,9 @@ class RuntimeExecutor:
 
     async def _solve(self, task: Task, config: RunConfig, run_dir: Path) -> tuple[RunResult, float]:
         start = time.monotonic()
-        result = await solve_task(task, config, model=self.model, sandbox=self.sandbox,
-                                  out_dir=_fresh(run_dir))
+        result = await solve_task(
+            task, config, model=self.model, sandbox=self.sandbox, out_dir=_fresh(run_dir)
+        )
         return result, time.monotonic() - start
 
     def _done(self, run_dir: Path) -> str | None:
@@ -122,8 +131,15 @@ class RuntimeExecutor:
         shutil.rmtree(run_dir, ignore_errors=True)
         return None
 
-    async def run(self, task: Task, strategy: str, options: dict[str, Any],
-                  budget_tokens: int | None, seed: int, run_dir: Path) -> CellRun:
+    async def run(
+        self,
+        task: Task,
+        strategy: str,
+        options: dict[str, Any],
+        budget_tokens: int | None,
+        seed: int,
+        run_dir: Path,
+    ) -> CellRun:
         config = self._config(strategy, options, budget_tokens, seed)
         result, wall = await self._solve(task, config, run_dir)
         if result.solution is None:

@@ -72,9 +72,15 @@ async def grade_pool(
             correct = graded[d.answer]
         else:
             correct = graded[d.answer] = (await scenario.grade(task, d.answer, sandbox)).correct
-        samples.append(PoolSample(score=d.score, correct=correct, answer=key,
-                                  completion_tokens=d.completion_tokens,
-                                  prompt_tokens=per_call_prompt))
+        samples.append(
+            PoolSample(
+                score=d.score,
+                correct=correct,
+                answer=key,
+                completion_tokens=d.completion_tokens,
+                prompt_tokens=per_call_prompt,
+            )
+        )
     return samples
 
 
@@ -87,8 +93,13 @@ def _selector(strategy: str, task: Task):
 
 
 def derive(
-    strategy: str, task: Task, pool: list[PoolSample], draw: PoolDraw, budgets: list[int],
-    rounds: int = 500, seed: int = 0,
+    strategy: str,
+    task: Task,
+    pool: list[PoolSample],
+    draw: PoolDraw,
+    budgets: list[int],
+    rounds: int = 500,
+    seed: int = 0,
 ) -> list[Derived]:
     """The cells of `strategy` at each budget k <= pool size, all from the one pool."""
     n = len(pool)

@@ -115,7 +115,8 @@ def load_results(out_dir: str | Path) -> list[CellResult]:
     store = ResultsStore(out_dir)
     if not store.path.is_file():
         raise ConfigError(
-            f"{store.path} does not exist", fix="pass a directory written by `ponder bench --out DIR`"
+            f"{store.path} does not exist",
+            fix="pass a directory written by `ponder bench --out DIR`",
         )
     return list(store.latest().values())
 

@@ -66,7 +66,9 @@ def write_manifest(config: BenchConfig, out_dir: Path) -> None:
         mine = config.identity()
         theirs = {k: old.get(k) for k in mine}
         if theirs != mine:
-            diff = ", ".join(f"{k}: {theirs[k]!r} -> {mine[k]!r}" for k in mine if theirs[k] != mine[k])
+            diff = ", ".join(
+                f"{k}: {theirs[k]!r} -> {mine[k]!r}" for k in mine if theirs[k] != mine[k]
+            )
             raise ConfigError(
                 f"{out_dir} holds a bench with other settings ({diff})",
                 fix="resume with the same settings, or pass a new --out directory",
@@ -87,9 +89,15 @@ class TaskBench:
     sandbox: Any = None  # for grading pool samples
 
     def _row(self, task: Task, strategy: str, budget: int, **fields: Any) -> CellResult:
-        return CellResult(scenario=self.scenario.name, task_id=task.id, strategy=strategy,
-                          budget=budget, seed=self.config.seed,
-                          versions=versions(self.model_name), **fields)
+        return CellResult(
+            scenario=self.scenario.name,
+            task_id=task.id,
+            strategy=strategy,
+            budget=budget,
+            seed=self.config.seed,
+            versions=versions(self.model_name),
+            **fields,
+        )
 
     def _run_dir(self, task: Task, name: str) -> Path:
         return self.out_dir / "runs" / safe_name(task.id) / name
@@ -100,17 +108,38 @@ class TaskBench:
             options.setdefault("n", budget)
         tokens = None if unit is None else budget * unit
         try:
-            run = await self.executor.run(task, strategy, options, tokens, self.config.seed,
-                                          self._run_dir(task, f"{strategy}-b{budget}"))
+            run = await self.executor.run(
+                task,
+                strategy,
+                options,
+                tokens,
+                self.config.seed,
+                self._run_dir(task, f"{strategy}-b{budget}"),
+            )
         except PonderError as exc:
-            return self._row(task, strategy, budget, budget_tokens=tokens, correct=False,
-                             score=0.0, error=f"{type(exc).__name__}: {exc.message}")
+            return self._row(
+                task,
+                strategy,
+                budget,
+                budget_tokens=tokens,
+                correct=False,
+                score=0.0,
+                error=f"{type(exc).__name__}: {exc.message}",
+            )
         s = run.spent
         return self._row(
-            task, strategy, budget, budget_tokens=tokens, correct=run.grade.correct,
-            score=float(run.grade.correct), grade=run.grade.details | {"graded": run.grade.graded},
-            prompt_tokens=s.prompt_tokens, completion_tokens=s.completion_tokens,
-            llm_calls=s.llm_calls, sandbox_runs=s.sandbox_runs, wall_s=round(run.wall_s, 3),
+            task,
+            strategy,
+            budget,
+            budget_tokens=tokens,
+            correct=run.grade.correct,
+            score=float(run.grade.correct),
+            grade=run.grade.details | {"graded": run.grade.graded},
+            prompt_tokens=s.prompt_tokens,
+            completion_tokens=s.completion_tokens,
+            llm_calls=s.llm_calls,
+            sandbox_runs=s.sandbox_runs,
+            wall_s=round(run.wall_s, 3),
             run_dir=run.run_dir,
         )
 
@@ -119,19 +148,22 @@ class TaskBench:
         stored = load_pools(self.out_dir).get(task.id)
         if stored is not None and len(stored[0]) >= n:
             return stored
-        draw = await self.executor.draw_pool(task, n, self.config.seed,
-                                             self._run_dir(task, f"pool-n{n}"))
+        draw = await self.executor.draw_pool(
+            task, n, self.config.seed, self._run_dir(task, f"pool-n{n}")
+        )
         samples = await grade_pool(task, draw, self.scenario, self.sandbox)
         save_pool(self.out_dir, task.id, samples, draw)
         return samples, draw
 
-    def _pool_rows(self, task: Task, samples: list[PoolSample], draw: PoolDraw,
-                   wanted: list[tuple[str, int]]) -> list[CellResult]:
+    def _pool_rows(
+        self, task: Task, samples: list[PoolSample], draw: PoolDraw, wanted: list[tuple[str, int]]
+    ) -> list[CellResult]:
         rows = []
         for strategy in dict.fromkeys(s for s, _ in wanted):
             budgets = [b for s, b in wanted if s == strategy]
-            for d in derive(strategy, task, samples, draw, budgets, self.config.pool_rounds,
-                            self.config.seed):
+            for d in derive(
+                strategy, task, samples, draw, budgets, self.config.pool_rounds, self.config.seed
+            ):
                 rows.append(self._row(
                     task, strategy, d.budget, correct=d.correct, score=d.score,
                     grade={"pool_correct": sum(s.correct for s in samples)},
@@ -166,8 +198,17 @@ class TaskBench:
             samples, draw = await self._pool(task, max(self.config.budgets))
         except PonderError as exc:
             for strategy, budget in wanted:
-                emit(self._row(task, strategy, budget, correct=False, score=0.0, source="pool",
-                               error=f"{type(exc).__name__}: {exc.message}"))
+                emit(
+                    self._row(
+                        task,
+                        strategy,
+                        budget,
+                        correct=False,
+                        score=0.0,
+                        source="pool",
+                        error=f"{type(exc).__name__}: {exc.message}",
+                    )
+                )
             return
         for row in self._pool_rows(task, samples, draw, wanted):
             emit(row)
@@ -185,8 +226,9 @@ def load_pools(out_dir: Path) -> dict[str, tuple[list[PoolSample], PoolDraw]]:
         except json.JSONDecodeError:
             continue  # torn by a kill
         samples = [PoolSample(**s) for s in rec["samples"]]
-        draw = PoolDraw(draws=[], spent=Spend(**rec["spent"]), wall_s=rec["wall_s"],
-                        run_dir=rec.get("run_dir"))
+        draw = PoolDraw(
+            draws=[], spent=Spend(**rec["spent"]), wall_s=rec["wall_s"], run_dir=rec.get("run_dir")
+        )
         if rec["task_id"] not in pools or len(samples) > len(pools[rec["task_id"]][0]):
             pools[rec["task_id"]] = (samples, draw)
     return pools
@@ -195,8 +237,13 @@ def load_pools(out_dir: Path) -> dict[str, tuple[list[PoolSample], PoolDraw]]:
 def save_pool(out_dir: Path, task_id: str, samples: list[PoolSample], draw: PoolDraw) -> None:
     from ponder.benchmark.results import _append_line
 
-    rec = {"task_id": task_id, "samples": [asdict(s) for s in samples],
-           "spent": asdict(draw.spent), "wall_s": draw.wall_s, "run_dir": draw.run_dir}
+    rec = {
+        "task_id": task_id,
+        "samples": [asdict(s) for s in samples],
+        "spent": asdict(draw.spent),
+        "wall_s": draw.wall_s,
+        "run_dir": draw.run_dir,
+    }
     out_dir.mkdir(parents=True, exist_ok=True)
     _append_line(out_dir / POOLS, json.dumps(rec))
 

@@ -52,6 +52,13 @@ async def run_local(
         base = RunConfig(model=config.model, sandbox=config.sandbox)
         executor = RuntimeExecutor(client, sandbox, scenario, base, keep_runs=config.keep_runs)
         return await run_bench(
-            config, out_dir, scenario=scenario, executor=executor, model_name=model.name,
-            sandbox=sandbox, task_concurrency=2 * limit, on_start=on_start, on_cell=on_cell,
+            config,
+            out_dir,
+            scenario=scenario,
+            executor=executor,
+            model_name=model.name,
+            sandbox=sandbox,
+            task_concurrency=2 * limit,
+            on_start=on_start,
+            on_cell=on_cell,
         )

@@ -30,12 +30,24 @@ class _Display:
     def _table(self, e: dict[str, Any]) -> Table:
         spent = e.get("spent") or {}
         table = Table(show_header=True, header_style="bold", box=None)
-        for col in ("phase", "iteration", "nodes", "best score", "tokens", "LLM calls", "sandbox runs"):
+        for col in (
+            "phase",
+            "iteration",
+            "nodes",
+            "best score",
+            "tokens",
+            "LLM calls",
+            "sandbox runs",
+        ):
             table.add_column(col)
         table.add_row(
-            str(e.get("phase", e.get("event", ""))), str(e.get("iteration", 0)), str(e.get("nodes", 0)),
-            f"{e.get('best_score') or 0.0:.2f}", str(spent.get("completion_tokens", 0)),
-            str(spent.get("llm_calls", 0)), str(spent.get("sandbox_runs", 0)),
+            str(e.get("phase", e.get("event", ""))),
+            str(e.get("iteration", 0)),
+            str(e.get("nodes", 0)),
+            f"{e.get('best_score') or 0.0:.2f}",
+            str(spent.get("completion_tokens", 0)),
+            str(spent.get("llm_calls", 0)),
+            str(spent.get("sandbox_runs", 0)),
         )
         return table
 
@@ -46,7 +58,9 @@ class _Display:
 
     def approve(self, payload: dict[str, Any]) -> bool:
         self.live.stop()
-        _err.print(f"[bold]candidate {payload.get('candidate')}[/] score {payload.get('score', 0):.2f}")
+        _err.print(
+            f"[bold]candidate {payload.get('candidate')}[/] score {payload.get('score', 0):.2f}"
+        )
         _err.print(Syntax(str(payload.get("text") or ""), "python", word_wrap=True))
         if payload.get("feedback"):
             _err.print(f"[dim]{payload['feedback']}[/]")
@@ -55,9 +69,16 @@ class _Display:
         return ok
 
 
-async def _solve(task_ref: str | None, prompt: str | None, tests: Path | None, kind: str,
-                 config_path: Path | None, overrides: dict[str, Any], out: Path | None,
-                 resume: Path | None) -> dict[str, Any]:
+async def _solve(
+    task_ref: str | None,
+    prompt: str | None,
+    tests: Path | None,
+    kind: str,
+    config_path: Path | None,
+    overrides: dict[str, Any],
+    out: Path | None,
+    resume: Path | None,
+) -> dict[str, Any]:
     from ponder.config import load_config
     from ponder.llm import open_model
     from ponder.runner import load_run, load_task_ref, resume_run, solve_task
@@ -66,8 +87,13 @@ async def _solve(task_ref: str | None, prompt: str | None, tests: Path | None, k
 
     if resume is not None:
         task, saved = load_run(resume)
-        config = saved.model_copy(update={k: v for k, v in overrides.items()
-                                          if k in ("model", "sandbox", "cache") and v is not None})
+        config = saved.model_copy(
+            update={
+                k: v
+                for k, v in overrides.items()
+                if k in ("model", "sandbox", "cache") and v is not None
+            }
+        )
     else:
         config = load_config(config_path, overrides)
         if prompt is not None:
@@ -75,7 +101,10 @@ async def _solve(task_ref: str | None, prompt: str | None, tests: Path | None, k
         elif task_ref is not None:
             task = load_task_ref(task_ref)
         else:
-            raise ConfigError("no task given", fix="pass TASK (a task file, FILE#ID or a scenario ref) or --prompt")
+            raise ConfigError(
+                "no task given",
+                fix="pass TASK (a task file, FILE#ID or a scenario ref) or --prompt",
+            )
     model = open_model(config.model, cache=config.cache)
     sandbox = open_sandbox(config.sandbox) if task.kind == "code" else None
     display = _Display()
@@ -85,11 +114,19 @@ async def _solve(task_ref: str | None, prompt: str | None, tests: Path | None, k
             if sandbox is not None:
                 await sandbox.start()
             if resume is not None:
-                result = await resume_run(resume, model=model, sandbox=sandbox,
-                                          on_event=display, approve=approve)
+                result = await resume_run(
+                    resume, model=model, sandbox=sandbox, on_event=display, approve=approve
+                )
             else:
-                result = await solve_task(task, config, model=model, sandbox=sandbox, out_dir=out,
-                                          on_event=display, approve=approve)
+                result = await solve_task(
+                    task,
+                    config,
+                    model=model,
+                    sandbox=sandbox,
+                    out_dir=out,
+                    on_event=display,
+                    approve=approve,
+                )
     finally:
         if sandbox is not None:
             await sandbox.close()
@@ -99,26 +136,69 @@ async def _solve(task_ref: str | None, prompt: str | None, tests: Path | None, k
 
 @app.command()
 def solve(
-    task: Annotated[str | None, typer.Argument(help="Task file (FILE or FILE#ID) or scenario ref (humaneval/HumanEval/0).")] = None,
-    prompt: Annotated[str | None, typer.Option("--prompt", help="Solve this problem text instead of a task file.")] = None,
-    tests: Annotated[Path | None, typer.Option("--tests", help="Python file of public asserts (with --prompt).")] = None,
-    kind: Annotated[str, typer.Option("--kind", help="Task kind for --prompt: code or math.")] = "code",
-    strategy: Annotated[str | None, typer.Option("--strategy", help="greedy, best_of_n, self_consistency, tot, beam, mcts, refine, magicore.")] = None,
-    budget_tokens: Annotated[int | None, typer.Option("--budget-tokens", help="Completion-token budget.")] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Model string (default local).")] = None,
-    sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local.")] = None,
-    verifier: Annotated[list[str] | None, typer.Option("--verifier", help="Verifier NAME or NAME:WEIGHT (repeatable).")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Run seed (sampled calls derive theirs from it).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Run directory (default runs/STAMP-TASK).")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="YAML run config; options given here override it.")] = None,
-    resume: Annotated[Path | None, typer.Option("--resume", help="Go on with the run in this RUN_DIR.")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the response cache.")] = False,
-    interactive: Annotated[bool, typer.Option("--interactive", help="Review the chosen candidate before it is accepted.")] = False,
+    task: Annotated[
+        str | None,
+        typer.Argument(help="Task file (FILE or FILE#ID) or scenario ref (humaneval/HumanEval/0)."),
+    ] = None,
+    prompt: Annotated[
+        str | None, typer.Option("--prompt", help="Solve this problem text instead of a task file.")
+    ] = None,
+    tests: Annotated[
+        Path | None, typer.Option("--tests", help="Python file of public asserts (with --prompt).")
+    ] = None,
+    kind: Annotated[
+        str, typer.Option("--kind", help="Task kind for --prompt: code or math.")
+    ] = "code",
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            "--strategy",
+            help="greedy, best_of_n, self_consistency, tot, beam, mcts, refine, magicore.",
+        ),
+    ] = None,
+    budget_tokens: Annotated[
+        int | None, typer.Option("--budget-tokens", help="Completion-token budget.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model string (default local).")
+    ] = None,
+    sandbox: Annotated[
+        str | None, typer.Option("--sandbox", help="docker (default) or local.")
+    ] = None,
+    verifier: Annotated[
+        list[str] | None,
+        typer.Option("--verifier", help="Verifier NAME or NAME:WEIGHT (repeatable)."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Run seed (sampled calls derive theirs from it).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Run directory (default runs/STAMP-TASK).")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="YAML run config; options given here override it."),
+    ] = None,
+    resume: Annotated[
+        Path | None, typer.Option("--resume", help="Go on with the run in this RUN_DIR.")
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not use the response cache.")
+    ] = False,
+    interactive: Annotated[
+        bool,
+        typer.Option("--interactive", help="Review the chosen candidate before it is accepted."),
+    ] = False,
 ) -> None:
     """Search for a verified solution of one task; writes RUN_DIR and prints the solution."""
     overrides: dict[str, Any] = {
-        "strategy": strategy, "model": model, "sandbox": sandbox, "verifiers": verifier or None,
-        "seed": seed, "cache": False if no_cache else None, "interactive": True if interactive else None,
+        "strategy": strategy,
+        "model": model,
+        "sandbox": sandbox,
+        "verifiers": verifier or None,
+        "seed": seed,
+        "cache": False if no_cache else None,
+        "interactive": True if interactive else None,
         "budget": {"tokens": budget_tokens} if budget_tokens is not None else None,
     }
     result = asyncio.run(_solve(task, prompt, tests, kind, config, overrides, out, resume))
@@ -126,7 +206,11 @@ def solve(
     _err.print(
         f"[bold]{result['task_id']}[/] strategy={result['strategy']} stop: {result['stop_reason']}; "
         f"public tests passed: {result['passed_public']}; "
-        + (f"hidden grade: {'correct' if grade.get('correct') else 'wrong'}; " if grade.get("graded") else "")
+        + (
+            f"hidden grade: {'correct' if grade.get('correct') else 'wrong'}; "
+            if grade.get("graded")
+            else ""
+        )
         + f"spent: {json.dumps(result['budget']['spent'])}"
     )
     _err.print(f"run directory: {result['run_dir']}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -55,8 +56,11 @@ class ResponseCache:
         self.stats = CacheStats()
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._pid = os.getpid()
 
     def _connect(self) -> sqlite3.Connection:
+        if self._pid != os.getpid():  # forked: never share a SQLite connection across processes
+            self._conn, self._pid = None, os.getpid()
         if self._conn is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -76,6 +76,18 @@ class ModelStatus:
     problem: str | None = None
     fix: str | None = None
 
+    @property
+    def ok(self) -> bool:
+        """Present and verified: ready to load."""
+        return self.present and self.verified
+
+    @property
+    def detail(self) -> str:
+        """One line for `ponder doctor`."""
+        if self.ok:
+            return f"{self.path} (SHA-256 verified)"
+        return self.problem or str(self.path)
+
 
 def locate_part(part: ModelPart, parts_dir: Path | None = None) -> Path | None:
     """The installed file of `part`: in `parts_dir` when given, else in its distribution."""

@@ -82,16 +82,27 @@ class Convention(ABC):
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> Any:
         return self.model(input_ids=ids, attention_mask=mask)
 
-    def encode_steps(self, prefix: str, steps: Sequence[str], tag_ids: list[int]) -> Encoded:
-        """Prefix, then each step followed by `tag_ids`; score at each step's last tag token
-        (or its last token when there is no tag)."""
+    def encode_steps(self, prefix: str, steps: Sequence[str]) -> Encoded:
+        """Tokenize the prefix and each step separately; score at each step's last token (the
+        tokens a value head was trained on are made the same way)."""
         ids = _ids(self.tokenizer, prefix)
         positions = []
         for step in steps:
-            ids += _ids(self.tokenizer, step) + tag_ids
+            ids += _ids(self.tokenizer, step)
             if not ids:
                 ids.append(self.tokenizer.pad_token_id or 0)
             positions.append(len(ids) - 1)
+        return Encoded(ids, positions)
+
+    def encode_tagged(self, text: str, tag_id: int, n_steps: int) -> Encoded:
+        """Tokenize the whole text (as the PRM saw it in training); score at the step-tag tokens."""
+        ids = _ids(self.tokenizer, text)
+        positions = [i for i, t in enumerate(ids) if t == tag_id]
+        if len(positions) != n_steps:
+            raise ModelError(
+                f"found {len(positions)} step tags for {n_steps} steps in the PRM input",
+                fix="remove the step tag from the step texts, or pick another step_tag",
+            )
         return Encoded(ids, positions)
 
 
@@ -134,16 +145,16 @@ class ShepherdConvention(Convention):
 
         tok = load_tokenizer(path)
         super().__init__(tok, _load(AutoModelForCausalLM, path, device, dtype))
-        self.tag_ids = _ids(tok, step_tag)
+        self.step_tag = step_tag
+        self.tag_id = _ids(tok, step_tag)[-1]  # Math-Shepherd scores at the tag's last token
         self.pair = [
             _single_token(tok, good_token, "good token"),
             _single_token(tok, bad_token, "bad token"),
         ]
 
     def encode(self, request: ScoreRequest) -> Encoded:
-        return self.encode_steps(
-            request.prompt + " ", [s + " " for s in request.steps], self.tag_ids
-        )
+        text = request.prompt + " " + "".join(f"{s} {self.step_tag}\n" for s in request.steps)
+        return self.encode_tagged(text, self.tag_id, len(request.steps))
 
     def scores(self, outputs: Any, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         logits = outputs.logits[rows, cols][:, self.pair].float()
@@ -170,7 +181,8 @@ class TokenClassifyConvention(Convention):
         auto = AutoModel if trust_remote_code else AutoModelForTokenClassification
         kw = {"trust_remote_code": True} if trust_remote_code else {}
         super().__init__(tok, _load(auto, path, device, dtype, **kw))
-        self.tag_ids = [_single_token(tok, step_tag, "step tag")]
+        self.step_tag = step_tag
+        self.tag_id = _single_token(tok, step_tag, "step tag")
         self.system = system
 
     def encode(self, request: ScoreRequest) -> Encoded:
@@ -184,7 +196,8 @@ class TokenClassifyConvention(Convention):
             )
         else:
             prefix = f"{self.system}\n{request.prompt}\n"
-        return self.encode_steps(prefix, request.steps, self.tag_ids)
+        text = prefix + "".join(s + self.step_tag for s in request.steps)
+        return self.encode_tagged(text, self.tag_id, len(request.steps))
 
     def scores(self, outputs: Any, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         logits = outputs.logits if hasattr(outputs, "logits") else outputs[0]
@@ -251,7 +264,7 @@ class ValueHeadConvention(Convention):
 
     def encode(self, request: ScoreRequest) -> Encoded:
         prefix = VALUE_PROMPT.format(prompt=request.prompt)
-        return self.encode_steps(prefix, [s + self.separator for s in request.steps], [])
+        return self.encode_steps(prefix, [s + self.separator for s in request.steps])
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> Any:
         return self.model(input_ids=ids, attention_mask=mask).last_hidden_state

@@ -145,7 +145,9 @@ def train_prm(
     device = config.device or default_device()
     ref = EncoderRef.from_spec(config.encoder, layers=config.layers)
     log(f"loading encoder {ref.describe()} on {device}")
-    conv = ValueHeadConvention.for_training(ref, device, _dtype(device, None), config.step_separator)
+    conv = ValueHeadConvention.for_training(
+        ref, device, _dtype(device, None), config.step_separator
+    )
     start = time.monotonic()
     feats = extract_features(conv, records, device, config.max_batch_tokens)
     feature_s = time.monotonic() - start

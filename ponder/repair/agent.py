@@ -102,7 +102,7 @@ class RepairAgent:
             )
             parts = [number_lines(text, max(1, a - 2), b + 2) for a, b in sorted(windows)[:3]]
             shown.append(ShownFile(hit.path, "\n...\n".join(parts)))
-        return shown
+        return shown[::-1]  # the likeliest file last, nearest the instruction
 
     def edit_prompt(
         self,
@@ -120,6 +120,7 @@ class RepairAgent:
             files=self.shown_files(tools, loc),
             previous=previous,
             rejected=rejected or [],
+            target=likely_target(tools, loc),
         )
 
     # ------------------------------------------------------------ acting
@@ -197,6 +198,28 @@ class RepairAgent:
         )
         gen = await self.client.generate(messages, params, budget=budget)
         return parse_review(gen.text)
+
+
+@dataclass
+class Target:
+    """The likeliest function to change: its file, name and `def` line (a hint in the prompt)."""
+
+    path: str
+    name: str
+    signature: str
+
+
+def likely_target(tools: RepoTools, loc: Localization) -> Target | None:
+    for hit in loc.top(1):
+        text = tools.view.read(hit.path) or ""
+        lines = text.splitlines()
+        spans = definitions(text)
+        for name in hit.functions:
+            if name in spans:
+                line = lines[spans[name][0] - 1].strip()
+                if line.startswith(("def ", "async def ")):
+                    return Target(hit.path, name, line)
+    return None
 
 
 def parse_review(text: str) -> Review:

@@ -264,7 +264,7 @@ async def llm_pick(
     if chosen is None:
         chosen = next((h for h in candidates if h.path.rsplit("/", 1)[-1] in reply), None)
     if chosen is not None:
-        chosen.add(6.0, "picked by the model")
+        chosen.add(2.0, "picked by the model")
         loc.hits.sort(key=lambda h: (-h.score, h.path))
         return chosen.path
     return None

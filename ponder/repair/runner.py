@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ponder.budget import Budget
+from ponder.errors import ConfigError
 from ponder.llm.client import ModelClient
 from ponder.repair.agent import RepairAgent, RepairSettings
 from ponder.repair.edits import apply_patch, make_patch
@@ -93,8 +94,6 @@ async def repair(
 ) -> RepairResult:
     """Search for a patch that makes the task's tests pass; write RUN_DIR when `out_dir` is set."""
     if task.spec.repo_dir is None:
-        from ponder.errors import ConfigError
-
         raise ConfigError(
             f"task {task.id} has no local repository",
             fix="pass --repo-dir with a checkout of the repository at its base commit",

@@ -21,11 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ponder.budget import Budget
 from ponder.errors import ConfigError
 from ponder.repair.agent import Attempt, RepairAgent
+from ponder.repair.edits import apply_patch, make_patch
 from ponder.repair.localize import Localization, llm_pick, localize
 from ponder.repair.task import RepairSpec
 from ponder.repair.testing import RepoRunner, TestReport
 from ponder.repair.tools import RepoTools
 from ponder.repair.workspace import RepoSnapshot
+from ponder.task import VisibleTask
 from ponder.tree import Node, ThoughtTree
 from ponder.verifiers.base import Candidate, Verdict
 
@@ -65,8 +67,6 @@ class RepairContext:
         """Run the tests on the unchanged repository, localize, and add the root node."""
         root_patch = self.spec.setup_patch
         if root_patch:
-            from ponder.repair.edits import apply_patch, make_patch
-
             root_patch = make_patch(self.snapshot, apply_patch(self.snapshot, root_patch))
         tools = RepoTools(self.snapshot, root_patch)
         self.start_report = await tools.run_tests(self.spec, self.runner)
@@ -255,8 +255,6 @@ class RepairContext:
         """The chooser verifier's pick among equally valued nodes (the first without one)."""
         if self.chooser is None or len(nodes) < 2 or self.budget.exhausted():
             return nodes[0]
-        from ponder.task import VisibleTask
-
         task = VisibleTask(id=self.spec.id, kind="repair", prompt=self.spec.problem)
         verdicts = await self.chooser.verify(
             task, [Candidate(id=n.id, text=self.patch_of(n.id)) for n in nodes]

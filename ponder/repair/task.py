@@ -81,20 +81,6 @@ class RepairTask(BaseModel):
             update={"spec": self.spec.model_copy(update={"repo_dir": str(repo_dir)})}
         )
 
-    def as_task(self):  # -> ponder.task.Task
-        """The runtime's generic Task (kind "repair") for verifiers such as `chooser`."""
-        from ponder.task import HiddenPart, Task, VisibleTask
-
-        visible = VisibleTask(
-            id=self.spec.id,
-            kind="repair",
-            prompt=self.spec.problem,
-            metadata={"test_cmd": self.spec.test_cmd, "repo_dir": self.spec.repo_dir},
-        )
-        return Task(
-            visible=visible, hidden=HiddenPart(reference_solution=self.hidden.reference_patch)
-        )
-
 
 class _ScenarioFile(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -327,20 +327,21 @@ def score_run(run: RunOutput, fail_to_pass: list[str], pass_to_pass: list[str]) 
     return report
 
 
-def failure_excerpt(output: str, limit: int = 1500) -> str:
-    """The most useful part of a failing run: pytest's failure sections, else the tail."""
+def failure_excerpt(output: str, limit: int = 900) -> str:
+    """The most useful part of a failing run: pytest's first failure sections, else the tail."""
     text = output
     start = text.find("= FAILURES =")
     if start < 0:
         start = text.find("= ERRORS =")
     if start >= 0:
-        text = text[start:]
-        end = text.find("short test summary info")
-        if end > 0:
-            text = text[:end]
+        text = text[text.find("\n", start) + 1 :]
+        for marker in ("= PASSES =", "short test summary info", "= warnings summary"):
+            end = text.find(marker)
+            if end > 0:
+                text = text[: text.rfind("\n", 0, end) + 1]
     text = text.strip()
     if len(text) > limit:
-        text = "...\n" + text[-limit:]
+        text = text[:limit] + "\n..."
     return text
 
 

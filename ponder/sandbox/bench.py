@@ -53,6 +53,7 @@ class BenchReport:
     docker_run_p50_ms: float
     docker_run_samples: int
     failures: int
+    load_average: float  # host load (1 min) at the end: other work on the machine skews latency
 
     @property
     def speedup(self) -> float:
@@ -85,6 +86,7 @@ def docker_run_baseline(image: str, samples: int) -> list[float]:
     client = docker_client()
     options = container_options(ContainerSpec(image=image), slot=0)
     options.update(command=["python3", "-c", TRIVIAL], stdin_open=False, remove=True)
+    options.pop("log_config")  # `docker run` reads the output back through the log driver
     times = []
     for _ in range(samples):
         start = time.perf_counter()
@@ -122,6 +124,7 @@ async def run_bench(
         docker_run_p50_ms=statistics.median(baseline),
         docker_run_samples=baseline_samples,
         failures=fail1 + fail2 + fail3,
+        load_average=os.getloadavg()[0],
     )
 
 
@@ -146,6 +149,7 @@ def markdown(report: BenchReport) -> str:
         ),
         ("speed-up of the warm pool over `docker run` (p50)", f"{report.speedup:.0f}x", ""),
         ("failed jobs", str(report.failures), "0"),
+        (f"host load average (1 min; {os.cpu_count()} CPUs)", f"{report.load_average:.1f}", ""),
     ]
     lines = ["| measure | value | target |", "|---|---|---|"]
     lines += [f"| {name} | {value} | {target} |" for name, value, target in rows]

@@ -7,13 +7,13 @@ import contextlib
 import logging
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import docker
 from docker.types import LogConfig
 
-from ponder.errors import SandboxError
+from ponder.errors import ConfigError, SandboxError
 from ponder.sandbox.deployment import Deployment, Worker
 from ponder.sandbox.engine import docker_client
 from ponder.sandbox.image import BUILD_FIX, find_image
@@ -32,6 +32,8 @@ RUNNER_COMMAND = [
     "/tmp",
     "--scratch",
     "/dev/shm",
+    "--scratch",
+    "/dev/mqueue",  # POSIX message queues live on in the IPC namespace: wiped like files
 ]
 UID_BASE = 10001
 UID_SPREAD = 64  # slots get distinct uids so RLIMIT_NPROC (counted per uid) is per container
@@ -151,6 +153,12 @@ class DockerDeployment(Deployment):
     isolated = True
 
     def __init__(self, image: str | None = None, **spec: Any) -> None:
+        known = {item.name for item in fields(ContainerSpec)} - {"image"}
+        if unknown := sorted(set(spec) - known):
+            raise ConfigError(
+                f"unknown docker sandbox option(s) {', '.join(unknown)}",
+                fix=f"use only: {', '.join(sorted(known))}",
+            )
         self._image = image
         self._spec_options = spec
         self.client: docker.DockerClient | None = None

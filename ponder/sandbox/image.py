@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import logging
@@ -10,7 +11,8 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -151,20 +153,30 @@ def build_image(
     client = docker_client()
     inputs = build_inputs()  # one snapshot: the tag names exactly what goes into the context
     tags = image_tags(inputs)
-    if not force:
-        present = find_image(client)
-        if present and (not offline or present == tags[DEBOOTSTRAP.kind]):
+    with build_lock():  # concurrent builds (two test sessions) wait for one another
+        if not force and (present := find_image(client)):
             progress(f"{present} is up to date; nothing to build (--force rebuilds)")
             return BuildResult(present, False, "existing")
-    if not offline:
+        if not offline:
+            try:
+                return _build(
+                    client, inputs, REGISTRY_BASE, tags[REGISTRY.kind], REGISTRY, progress, True
+                )
+            except SandboxError as exc:
+                progress(f"registry build failed ({exc.message}); falling back to debootstrap")
+        base = ensure_debootstrap_base(client, mirror, force, progress)
+        return _build(client, inputs, base, tags[DEBOOTSTRAP.kind], DEBOOTSTRAP, progress, False)
+
+
+@contextmanager
+def build_lock() -> Iterator[None]:
+    path = Path(tempfile.gettempdir()) / "ponder-sandbox-build.lock"
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            return _build(
-                client, inputs, REGISTRY_BASE, tags[REGISTRY.kind], REGISTRY, progress, True
-            )
-        except SandboxError as exc:
-            progress(f"registry build failed ({exc.message}); falling back to debootstrap")
-    base = ensure_debootstrap_base(client, mirror, force, progress)
-    return _build(client, inputs, base, tags[DEBOOTSTRAP.kind], DEBOOTSTRAP, progress, False)
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _context(inputs: dict[str, bytes]) -> io.BytesIO:
@@ -216,7 +228,25 @@ def _build(
     image = client.images.get(tag)
     image.tag(IMAGE_REPO, "latest")
     progress(f"built {tag} (also tagged {IMAGE_REPO}:latest)")
+    removed = prune_old_tags(
+        client, keep={tag, f"{IMAGE_REPO}:latest", *image_tags(inputs).values()}
+    )
+    if removed:
+        progress(f"removed {len(removed)} outdated tags: {', '.join(removed)}")
     return BuildResult(tag, True, base.key)
+
+
+def prune_old_tags(client: docker.DockerClient, keep: set[str]) -> list[str]:
+    """Untag older sandbox images (best effort: images still used by containers stay)."""
+    removed = []
+    for image in client.images.list(name=IMAGE_REPO):
+        for old in set(image.tags) - keep:
+            try:
+                client.images.remove(old, noprune=False)
+            except docker.errors.APIError:
+                continue
+            removed.append(old)
+    return removed
 
 
 def ensure_debootstrap_base(

@@ -4,7 +4,8 @@
 Pure standard library; it is copied into the sandbox image and also run on the host by the
 `local` deployment. One request at a time: write the job's files into a fresh directory, fork a
 child (its own session, rlimits, captured output), enforce the wall timeout and the output cap,
-then kill every leftover process and wipe the scratch directories before answering.
+kill every leftover process before answering, and wipe the scratch directories right after
+(before the next request is read).
 Python-code jobs run in the forked child without starting a new interpreter.
 """
 
@@ -28,6 +29,7 @@ import tempfile
 import time
 import traceback
 import types
+from typing import Any
 
 # Modules a typical candidate program imports; loaded once here so each forked job has them.
 PRELOAD = (
@@ -84,14 +86,20 @@ def write_response(fd: int, message: dict) -> None:
         data = data[os.write(fd, data) :]
 
 
-def set_dumpable(value: int) -> None:
+def set_dumpable(libc: Any, value: int) -> None:
     """Non-dumpable: a job (same uid) can neither ptrace the runner nor open its /proc fds."""
+    if libc is not None:
+        libc.prctl(PR_SET_DUMPABLE, value, 0, 0, 0)
+
+
+def load_libc() -> Any:
+    """The C library (for prctl and System V IPC cleanup), loaded once before any fork."""
     try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, value, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+        return ctypes.CDLL(None, use_errno=True)
+    except (ImportError, OSError):
+        return None
 
 
 def safe_path(root: str, name: str) -> str:
@@ -192,7 +200,7 @@ def exit_code_of(exc: SystemExit) -> int:
     return 1
 
 
-def child(request: dict, workdir: str, fds: tuple[int, int, int]) -> None:
+def child(request: dict, workdir: str, fds: tuple[int, int, int], libc: Any) -> None:
     """In the forked child: isolate, limit, then exec the command or run the Python code."""
     code = 127
     try:
@@ -202,7 +210,7 @@ def child(request: dict, workdir: str, fds: tuple[int, int, int]) -> None:
         os.closerange(3, 1 << 16)
         os.chdir(workdir)
         os.umask(0o022)
-        set_dumpable(1)
+        set_dumpable(libc, 1)
         prefer_oom_kill()
         env = job_env(request, workdir)
         apply_limits(request["limits"])
@@ -365,7 +373,8 @@ def classify(outcome: dict, oom_before: int | None, limits: dict) -> tuple[str, 
     if outcome["reason"] == "output_limit":
         return "output_limit", None, f"output exceeded {limits['output_bytes']} bytes"
     if oom_before is not None and oom_after is not None and oom_after > oom_before:
-        return "oom", None, "killed by the out-of-memory killer"
+        code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        return "oom", code, "killed by the out-of-memory killer (container memory limit)"
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
@@ -391,11 +400,13 @@ def cpu_spent(outcome: dict) -> float:
 class Runner:
     """Serves jobs one at a time; `isolated` (in a container) enables the full sweep."""
 
-    def __init__(self, scratch: list[str], isolated: bool) -> None:
+    def __init__(self, scratch: list[str], isolated: bool, libc: Any = None) -> None:
         self.scratch = scratch
+        self.libc = libc
         self.isolated = isolated
         self.me = os.getpid()
         self.dirty = False
+        self.pending: str | None = None
 
     def handle(self, request: dict) -> dict:
         op = request.get("op")
@@ -407,17 +418,17 @@ class Runner:
 
     def run(self, request: dict) -> dict:
         workdir = request.get("cwd") or tempfile.mkdtemp(prefix="job-", dir=self.scratch[0])
-        fresh = not request.get("cwd")
-        try:
-            files = dict(request.get("files") or {})
-            if request["mode"] == "python":
-                files["main.py"] = request["source"]
-            write_files(workdir, files)
-            return self.execute(request, workdir)
-        finally:
-            clean = self.cleanup(workdir if fresh else None)
-            if not clean:
-                self.dirty = True
+        self.pending = None if request.get("cwd") else workdir
+        files = dict(request.get("files") or {})
+        if request["mode"] == "python":
+            files["main.py"] = request["source"]
+        write_files(workdir, files)
+        return self.execute(request, workdir)
+
+    def finish(self) -> bool:
+        """After the answer went out: remove the job's files; False if something is left."""
+        workdir, self.pending = self.pending, None
+        return self.cleanup(workdir)
 
     def execute(self, request: dict, workdir: str) -> dict:
         out_r, out_w = os.pipe()
@@ -426,7 +437,7 @@ class Runner:
         oom_before = oom_kills()
         pid = os.fork()
         if pid == 0:
-            child(request, workdir, (in_fd, out_w, err_w))
+            child(request, workdir, (in_fd, out_w, err_w), self.libc)
         for fd in (out_w, err_w, in_fd):
             os.close(fd)
         try:
@@ -453,9 +464,10 @@ class Runner:
         }
 
     def kill_leftovers(self, pid: int) -> None:
+        """Before answering: no process of the job survives (else the answer says `dirty`)."""
         kill_group(pid)
-        if self.isolated:
-            sweep(self.me)
+        if self.isolated and not sweep(self.me):
+            self.dirty = True
 
     def cleanup(self, workdir: str | None) -> bool:
         """Remove the job's files (all scratch content in a container); False if anything is left."""
@@ -471,7 +483,7 @@ class Runner:
                 continue
             for name in entries:
                 remove_tree(os.path.join(root, name))
-        remove_sysv_ipc()
+        remove_sysv_ipc(self.libc)
         return ok and all(not os.listdir(root) for root in self.scratch if os.path.isdir(root))
 
 
@@ -479,7 +491,7 @@ def other_pids(me: int) -> list[int]:
     return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
 
 
-def sweep(me: int, attempts: int = 500) -> bool:
+def sweep(me: int, attempts: int = 200) -> bool:
     """Kill every process but PID 1 and the runner (kill(-1) spares both); wait until gone."""
     for attempt in range(attempts):
         if not other_pids(me):
@@ -514,7 +526,7 @@ def remove_tree(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def remove_sysv_ipc() -> None:
+def remove_sysv_ipc(libc: Any) -> None:
     """Drop System V shared memory, queues and semaphores a job left in the IPC namespace."""
     tables = (("shm", "shmctl"), ("msg", "msgctl"), ("sem", "semctl"))
     found = []
@@ -525,20 +537,18 @@ def remove_sysv_ipc() -> None:
         except OSError:
             continue
         found += [(call, int(row.split()[1])) for row in rows if row.strip()]
-    if not found:
+    if libc is None:
         return
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
     for call, ident in found:
         getattr(libc, call)(ident, 0, 0, 0)  # IPC_RMID == 0
 
 
 def serve(args: argparse.Namespace) -> int:
-    set_dumpable(0)
+    libc = load_libc()
+    set_dumpable(libc, 0)
     for name in PRELOAD:
         __import__(name)
-    runner = Runner(args.scratch or [tempfile.gettempdir()], isolated=not args.local)
+    runner = Runner(args.scratch or [tempfile.gettempdir()], isolated=not args.local, libc=libc)
     while True:
         try:
             request = read_request(0)
@@ -559,6 +569,8 @@ def serve(args: argparse.Namespace) -> int:
         response["id"] = request.get("id")
         response["dirty"] = runner.dirty
         write_response(1, response)
+        if not runner.finish():
+            return 3  # leftovers that cannot be removed: exit, the host replaces this runner
 
 
 def main() -> int:

@@ -11,7 +11,7 @@ from ponder.sandbox.protocol import decode_body, encode_frame, run_request, to_r
 from ponder.sandbox.transport import Transport
 
 # Slack on top of a job's own wall timeout before the host gives up on the runner.
-PROTOCOL_SLACK_S = 5.0
+PROTOCOL_SLACK_S = 10.0
 
 
 class RunnerLost(Exception):

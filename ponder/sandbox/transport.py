@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 
 from ponder.sandbox.protocol import HEADER
 
+MAX_FRAME = 256 * 1024 * 1024  # a longer answer means the runner is broken (or subverted)
 DOCKER_FRAME = 8  # attach stream header: stream id (1 byte), 3 zero bytes, big-endian length
 STDOUT = 1
 
@@ -23,6 +24,8 @@ class Transport(ABC):
 
     async def recv(self) -> bytes:
         (size,) = HEADER.unpack(await self._read(HEADER.size))
+        if size > MAX_FRAME:
+            raise EOFError(f"runner announced a {size}-byte answer (limit {MAX_FRAME})")
         return await self._read(size)
 
     @abstractmethod

@@ -19,7 +19,7 @@ from ponder.scenarios.base import Scenario, select_tasks
 from ponder.scenarios.gsm8k import Gsm8kScenario
 from ponder.scenarios.humaneval import HumanEvalScenario
 from ponder.scenarios.math500 import Math500Scenario
-from ponder.scenarios.mbpp import MbppScenario
+from ponder.scenarios.mbpp import MbppPlusScenario, MbppScenario
 from ponder.task import Task
 
 ENTRY_POINT_GROUP = "ponder.scenarios"
@@ -30,7 +30,7 @@ BUILTIN: dict[str, ScenarioFactory] = {
     "humaneval": HumanEvalScenario,
     "humaneval+": partial(HumanEvalScenario, strict=True),
     "mbpp": MbppScenario,
-    "mbpp+": partial(MbppScenario, strict=True),
+    "mbpp+": MbppPlusScenario,
     "gsm8k": Gsm8kScenario,
     "math500": Math500Scenario,
 }

@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 import re
 
-_ARROW = re.compile(r"^\s*(?P<call>{name}\(.*\))\s*(?:==>|=>|➞|->|==|should return|returns?)\s*(?P<out>.+?)\s*$")
+_ARROW = re.compile(
+    r"^\s*(?P<call>{name}\(.*\))\s*(?:==>|=>|➞|->|==|should return|returns?)\s*(?P<out>.+?)\s*$"
+)
 
 
 _BOOLS = {"true": "True", "false": "False"}
@@ -31,7 +33,9 @@ def _literal_call(call: str, name: str) -> bool:
     if not _is_expr(call):
         return False
     node = ast.parse(call, mode="eval").body
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name):
+    if not (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
+    ):
         return False
     args = [*node.args, *(k.value for k in node.keywords)]
     return all(_literal(ast.unparse(a))[0] for a in args)

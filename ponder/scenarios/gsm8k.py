@@ -15,7 +15,9 @@ LOCAL_FILE = "gsm8k/test.jsonl"
 def final_answer(solution: str, where: str) -> str:
     """The number after `####` in a GSM8K solution, without thousands separators."""
     if "####" not in solution:
-        raise TaskFormatError(f"{where}: field 'answer': no '####' marker", fix="use the GSM8K test file")
+        raise TaskFormatError(
+            f"{where}: field 'answer': no '####' marker", fix="use the GSM8K test file"
+        )
     return solution.rsplit("####", 1)[1].strip().replace(",", "")
 
 

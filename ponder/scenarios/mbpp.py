@@ -1,4 +1,4 @@
-"""MBPP (test split, tasks 11-510): public = the first listed test; hidden = all plus challenge tests."""
+"""MBPP (test split, tasks 11-510) and MBPP+ (EvalPlus): public = the first test; hidden = all."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import ast
 import warnings
 from functools import cached_property
 
-from ponder.errors import TaskFormatError
+from ponder.errors import ConfigError, TaskFormatError
 from ponder.sandbox.base import Sandbox
 from ponder.scenarios.base import Scenario
 from ponder.scenarios.evalplus import (
@@ -16,7 +16,7 @@ from ponder.scenarios.evalplus import (
     plus_tests,
     read_evalplus,
 )
-from ponder.scenarios.paths import data_file, optional_data_file
+from ponder.scenarios.paths import data_file
 from ponder.scenarios.sources import load_hf, read_jsonl
 from ponder.task import Grade, HiddenPart, Task, VisibleTask, grade
 
@@ -71,43 +71,75 @@ def mbpp_task(record: dict) -> Task:
     return Task(visible=visible, hidden=hidden)
 
 
-class MbppScenario(Scenario):
-    """MBPP; grades report `base` and, for the 378 MBPP+ tasks where the file is present, `plus`.
+def mbpp_plus_task(record: dict) -> Task:
+    """One MBPP+ record as a Task (id `Mbpp/N` as in EvalPlus; its own prompt, names and tests)."""
+    prompt = record["prompt"].strip().strip('"').strip() + "\n"
+    shown = [line + "\n" for line in prompt.splitlines() if line.startswith("assert ")]
+    listed = [line + "\n" for line in record["assertion"].strip().splitlines() if line.strip()]
+    # MBPP+ asserts call math.isclose without importing math
+    asserts = ["import math\n" + a for a in dict.fromkeys(shown + listed)]
+    visible = VisibleTask(
+        id=record["task_id"],
+        kind="code",
+        prompt=prompt,
+        entry_point=record["entry_point"],
+        public_tests=asserts[:1],
+        metadata={"scenario": "mbpp+"},
+    )
+    hidden = HiddenPart(hidden_tests=asserts, reference_solution=record["canonical_solution"])
+    return Task(visible=visible, hidden=hidden)
 
-    With `strict` (the `mbpp+` scenario) only MBPP+ tasks are loaded and a solution must pass both.
-    """
+
+PLUS_BASE_ONLY = frozenset({"Mbpp/124", "Mbpp/252", "Mbpp/580", "Mbpp/255", "Mbpp/599"})
+"""MBPP+ tasks graded on base tests only: 124, 252 and 580 need EvalPlus's own input decoding
+(complex numbers, nested tuples); on 255 and 599 re-running the reference on every plus input
+takes longer than the 240 s limit (EvalPlus ships precomputed outputs instead)."""
+
+
+class MbppScenario(Scenario):
+    """MBPP, test split (tasks 11-510): public = the first test, hidden = all plus challenge tests."""
 
     name = "mbpp"
-    description = "MBPP test split (500 tasks, ids mbpp/11..mbpp/510); MBPP+ tests where present"
+    description = "MBPP test split (500 tasks, ids mbpp/11..mbpp/510)"
 
-    def __init__(self, source: str | None = None, split: str = "test", strict: bool = False) -> None:
+    def __init__(self, source: str | None = None, split: str = "test") -> None:
         super().__init__(source)
-        self.split, self.strict = split, strict
-        if strict:
-            self.name = "mbpp+"
+        if split not in SPLITS:
+            raise ConfigError(
+                f"unknown MBPP split {split!r}", fix=f"use one of: {', '.join(SPLITS)}"
+            )
+        self.split = split
 
     def _records(self) -> list[dict]:
         if self.source is not None:
             return load_hf(self.source, split=self.split, config="full")
-        return read_jsonl(data_file(LOCAL_FILE, hf_name=HF_NAME))
+        records = read_jsonl(data_file(LOCAL_FILE, hf_name=HF_NAME))
+        return [r for r in records if r["task_id"] in SPLITS[self.split]]
 
     def load(self) -> list[Task]:
-        records = self._records()
-        if self.strict:
-            keep = {int(tid.split("/")[1]) for tid in self._plus_records}
-            records = [r for r in records if r["task_id"] in keep]
-        elif self.source is None:
-            records = [r for r in records if r["task_id"] in SPLITS[self.split]]
-        return [mbpp_task(r) for r in records]
+        return [mbpp_task(r) for r in self._records()]
+
+
+class MbppPlusScenario(Scenario):
+    """MBPP+ v0.2.0 (378 tasks): EvalPlus's cleaned prompts and base tests plus its extra inputs.
+
+    A solution is correct when it passes both; grade details report `base` and `plus`.
+    """
+
+    name = "mbpp+"
+    description = "MBPP+ (EvalPlus v0.2.0), 378 tasks with many extra test inputs"
 
     @cached_property
     def _plus_records(self) -> dict[str, dict]:
-        return read_evalplus(optional_data_file(EVALPLUS_FILE))
+        return read_evalplus(data_file(EVALPLUS_FILE))
+
+    def load(self) -> list[Task]:
+        return [mbpp_plus_task(r) for r in self._plus_records.values()]
 
     def plus_for(self, task: Task) -> PlusTests | None:
-        """The MBPP+ tests of a task (None when it is not an MBPP+ task or the file is absent)."""
-        rec = self._plus_records.get("Mbpp/" + task.id.split("/", 1)[1])
-        if rec is None:
+        """The extra-input test of a task (None where its inputs need special decoding)."""
+        rec = self._plus_records.get(task.id)
+        if rec is None or task.id in PLUS_BASE_ONLY:
             return None
         shapes = argument_shapes(rec["assertion"], rec["entry_point"])
         return plus_tests(rec, rec["canonical_solution"], shapes)
@@ -116,4 +148,11 @@ class MbppScenario(Scenario):
         self, task: Task, solution: str, sandbox: Sandbox | None, base: Grade | None = None
     ) -> Grade:
         base = base if base is not None else await grade(task, solution, sandbox)
-        return await grade_with_plus(base, self.plus_for(task), solution, sandbox, self.strict)
+        plus = self.plus_for(task)
+        if plus is None:  # base only, said so in the details
+            return Grade(
+                correct=base.correct,
+                graded=base.graded,
+                details={"base": base.correct, "plus": None} | base.details,
+            )
+        return await grade_with_plus(base, plus, solution, sandbox, strict=True)

@@ -20,7 +20,14 @@ Phase = Literal[
     "select", "expand", "execute", "score", "review", "refine", "backpropagate", "finalize"
 ]
 PHASES: tuple[Phase, ...] = (
-    "select", "expand", "execute", "score", "review", "refine", "backpropagate", "finalize"
+    "select",
+    "expand",
+    "execute",
+    "score",
+    "review",
+    "refine",
+    "backpropagate",
+    "finalize",
 )
 
 
@@ -42,6 +49,7 @@ class SearchState(TypedDict, total=False):
     spent: dict[str, float]  # budget counters at the end of the phase
     rejected: list[str]  # candidates a person rejected (interactive)
     decision: str  # a person's answer at the interrupt
+    phase_ms: float  # wall time of the last phase's own work (model and sandbox calls included)
 
 
 @dataclass
@@ -91,13 +99,21 @@ class SearchContext:
     async def propose(self, parent_id: str, k: int) -> list[str]:
         """k thought children of `parent_id` from ONE Solver call; unparsable ones are failed."""
         drafts = await self.solver.propose(
-            self.task, self.steps(parent_id), k, self.budget, seed=self.seed_for("propose", parent_id)
+            self.task,
+            self.steps(parent_id),
+            k,
+            self.budget,
+            seed=self.seed_for("propose", parent_id),
         )
         ids = []
         for draft in drafts:
             node = self.tree.add_child(
-                parent_id, "thought", draft.answer or draft.text, prior=1.0 / max(1, len(drafts)),
-                status="open" if draft.ok else "failed", parse_error=draft.parse_error,
+                parent_id,
+                "thought",
+                draft.answer or draft.text,
+                prior=1.0 / max(1, len(drafts)),
+                status="open" if draft.ok else "failed",
+                parse_error=draft.parse_error,
                 meta={"raw": draft.text, "tokens": draft.tokens},
             )
             ids.append(node.id)
@@ -106,7 +122,11 @@ class SearchContext:
     async def complete(self, parent_id: str, n: int = 1, greedy: bool = False) -> list[str]:
         """n candidate children of `parent_id`, written from the thoughts on its path (one call)."""
         drafts = await self.solver.complete(
-            self.task, self.steps(parent_id), n, self.budget, greedy=greedy,
+            self.task,
+            self.steps(parent_id),
+            n,
+            self.budget,
+            greedy=greedy,
             seed=self.seed_for("complete", parent_id, len(self.tree.children(parent_id))),
         )
         return [self.add_candidate(parent_id, d) for d in drafts]
@@ -115,8 +135,11 @@ class SearchContext:
         """Record a Draft as a candidate node (failed with its parse error when it did not parse)."""
         code = kind_of(self.task).name == "code"
         node = self.tree.add_child(
-            parent_id, "candidate", (draft.answer if code and draft.ok else draft.text) or "",
-            answer=draft.answer, parse_error=draft.parse_error,
+            parent_id,
+            "candidate",
+            (draft.answer if code and draft.ok else draft.text) or "",
+            answer=draft.answer,
+            parse_error=draft.parse_error,
             status="open" if draft.ok else "failed",
             meta={"raw": draft.text, "steps": draft.steps, "tokens": draft.tokens} | meta,
         )
@@ -128,20 +151,27 @@ class SearchContext:
         """A candidate node as the agents see it."""
         node = self.node(node_id)
         steps = node.meta.get("steps") or self.steps(node_id)
-        return Draft(text=node.meta.get("raw", node.text), answer=node.answer, steps=list(steps),
-                     parse_error=node.parse_error)
+        return Draft(
+            text=node.meta.get("raw", node.text),
+            answer=node.answer,
+            steps=list(steps),
+            parse_error=node.parse_error,
+        )
 
     def candidate(self, node_id: str) -> Candidate:
         node = self.node(node_id)
-        return Candidate(id=node.id, text=node.text, steps=list(node.meta.get("steps") or []),
-                         answer=node.answer)
+        return Candidate(
+            id=node.id, text=node.text, steps=list(node.meta.get("steps") or []), answer=node.answer
+        )
 
     # ------------------------------------------------------------ verifying
 
     async def verify(self, ids: list[str], verifier: Verifier | None = None) -> dict[str, Verdict]:
         """Judge the parsable candidates among `ids` in one batch; record verdicts and statuses."""
         verifier = verifier or self.verifier
-        live = [i for i in ids if self.node(i).kind == "candidate" and self.node(i).parse_error is None]
+        live = [
+            i for i in ids if self.node(i).kind == "candidate" and self.node(i).parse_error is None
+        ]
         if not live:
             return {}
         verdicts = await verifier.verify(self.task, [self.candidate(i) for i in live])
@@ -168,8 +198,12 @@ class SearchContext:
 
     @staticmethod
     def _rank(node: Node) -> tuple:
-        return (node.passed is True, node.score if node.score is not None else -1.0,
-                node.value, -int(node.id[1:]))
+        return (
+            node.passed is True,
+            node.score if node.score is not None else -1.0,
+            node.value,
+            -int(node.id[1:]),
+        )
 
     def value(self, node_id: str) -> float:
         """A candidate's value in [0, 1]: its mean verdict score (0 for failed parses)."""
@@ -185,11 +219,18 @@ class SearchContext:
         """Reviewer's critique of a failing candidate, stored on its node."""
         node = self.node(candidate_id)
         critique = await self.reviewer.review(
-            self.task, self.draft(candidate_id), node.feedback, node.step_scores or None,
-            self.budget, seed=self.seed_for("review", candidate_id),
+            self.task,
+            self.draft(candidate_id),
+            node.feedback,
+            node.step_scores or None,
+            self.budget,
+            seed=self.seed_for("review", candidate_id),
         )
-        self.tree.update(candidate_id, critique=critique.text,
-                         meta=node.meta | {"wrong_step": critique.wrong_step})
+        self.tree.update(
+            candidate_id,
+            critique=critique.text,
+            meta=node.meta | {"wrong_step": critique.wrong_step},
+        )
         return critique
 
     def critique_of(self, candidate_id: str) -> Critique:
@@ -200,8 +241,12 @@ class SearchContext:
         """Refiner's rewrite of a candidate, added as its child."""
         node = self.node(candidate_id)
         draft = await self.refiner.patch(
-            self.task, self.draft(candidate_id), node.feedback, self.critique_of(candidate_id),
-            self.budget, seed=self.seed_for("patch", candidate_id),
+            self.task,
+            self.draft(candidate_id),
+            node.feedback,
+            self.critique_of(candidate_id),
+            self.budget,
+            seed=self.seed_for("patch", candidate_id),
         )
         return self.add_candidate(candidate_id, draft, refined_from=candidate_id)
 

@@ -20,7 +20,9 @@ class BeamOptions(StrategyOptions):
     width: int = Field(2, ge=1, description="beams kept per step")
     k: int = Field(2, ge=1, description="next steps proposed per beam (one call, n=k)")
     max_depth: int = Field(3, ge=1, description="plan steps before candidates are written")
-    scorer: str = Field("judge", description="verifier that scores partial paths (uses step_scores)")
+    scorer: str = Field(
+        "judge", description="verifier that scores partial paths (uses step_scores)"
+    )
 
 
 def step_value(verdict: Verdict) -> float:
@@ -49,8 +51,11 @@ class Beam(Strategy):
         for beam_id in beams:
             if ctx.budget.exhausted():
                 break
-            fresh += [i for i in await ctx.propose(beam_id, self.options.k)
-                      if ctx.node(i).status != "failed"]
+            fresh += [
+                i
+                for i in await ctx.propose(beam_id, self.options.k)
+                if ctx.node(i).status != "failed"
+            ]
         return Step("score", {"fresh": fresh})
 
     async def score(self, ctx: SearchContext, state: SearchState) -> Step:
@@ -72,5 +77,6 @@ class Beam(Strategy):
         for node_id in ranked[self.options.width :]:
             ctx.tree.update(node_id, status="pruned")
         depth = state.get("depth", 0) + 1
-        return Step("expand", {"frontier": ranked[: self.options.width], "depth": depth,
-                               "iteration": depth})
+        return Step(
+            "expand", {"frontier": ranked[: self.options.width], "depth": depth, "iteration": depth}
+        )

@@ -20,9 +20,14 @@ from ponder.tree import Node
 
 class MagicoreOptions(StrategyOptions):
     k: int = Field(4, ge=1, description="initial solutions (one call, n=k)")
-    easy_agreement: float = Field(0.6, ge=0.0, le=1.0, description="answer agreement that makes a problem easy")
+    easy_agreement: float = Field(
+        0.6, ge=0.0, le=1.0, description="answer agreement that makes a problem easy"
+    )
     easy_score: float = Field(
-        0.7, ge=0.0, le=1.0, description="mean verifier score of the majority answer that makes a problem easy"
+        0.7,
+        ge=0.0,
+        le=1.0,
+        description="mean verifier score of the majority answer that makes a problem easy",
     )
     refine_top: int = Field(2, ge=1, description="candidates refined per round on hard problems")
     max_rounds: int = Field(3, ge=0, description="Reviewer/Refiner rounds on hard problems")
@@ -80,7 +85,9 @@ class Magicore(Strategy):
         pool = live or [ctx.node(i) for i in fresh]
         ranked = sorted(pool, key=lambda n: (ctx.value(n.id), -int(n.id[1:])), reverse=True)
         # Refine the leaves only: candidates already refined were replaced by their children.
-        targets = [n.id for n in ranked if not any(c.kind == "candidate" for c in ctx.tree.children(n.id))]
+        targets = [
+            n.id for n in ranked if not any(c.kind == "candidate" for c in ctx.tree.children(n.id))
+        ]
         return Step("review", {"failing": targets[: self.options.refine_top]})
 
     async def refine(self, ctx: SearchContext, state: SearchState) -> Step:

@@ -50,16 +50,22 @@ class MCTSOptions(StrategyOptions):
     c: float = Field(1.0, ge=0.0, description="exploration constant")
     rule: str = Field("uct", description=f"selection rule: {', '.join(SELECTION_RULES)}")
     rethink: bool = Field(True, description="rewrite the first wrong thought of failing candidates")
-    rethinks_per_iteration: int = Field(1, ge=0, description="failing candidates rethought per iteration")
+    rethinks_per_iteration: int = Field(
+        1, ge=0, description="failing candidates rethought per iteration"
+    )
     rethink_below: float = Field(
-        0.5, ge=0.0, le=1.0, description="without a pass/fail verdict (math), rethink values below this"
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="without a pass/fail verdict (math), rethink values below this",
     )
 
 
 def live_thoughts(tree: ThoughtTree, node_id: str) -> list[Node]:
     """Children that can still be searched: thoughts that parsed and are not exhausted."""
     return [
-        c for c in tree.children(node_id)
+        c
+        for c in tree.children(node_id)
         if c.kind == "thought" and c.status != "failed" and not c.meta.get("exhausted")
     ]
 
@@ -143,12 +149,15 @@ class MCTS(Strategy):
         if solved or not self.options.rethink:
             return Step("backpropagate", {"evaluated": evaluated, **solved})
         failing = [
-            c for c, t in zip(rollouts, fresh, strict=True)
+            c
+            for c, t in zip(rollouts, fresh, strict=True)
             if self._failed(ctx, c) and not ctx.node(t).meta.get("rethink_of")
         ]
         failing.sort(key=lambda c: (ctx.value(c), -int(c[1:])), reverse=True)
         failing = failing[: self.options.rethinks_per_iteration]
-        return Step("review" if failing else "backpropagate", {"evaluated": evaluated, "failing": failing})
+        return Step(
+            "review" if failing else "backpropagate", {"evaluated": evaluated, "failing": failing}
+        )
 
     def _failed(self, ctx: SearchContext, candidate_id: str) -> bool:
         node = ctx.node(candidate_id)
@@ -178,13 +187,20 @@ class MCTS(Strategy):
         wrong = critique.wrong_step if critique.wrong_step is not None else len(thoughts) - 1
         wrong = min(max(wrong, 0), len(thoughts) - 1)
         draft = await ctx.refiner.rethink(
-            ctx.task, [t.text for t in thoughts], critique, ctx.budget,
+            ctx.task,
+            [t.text for t in thoughts],
+            critique,
+            ctx.budget,
             seed=ctx.seed_for("rethink", candidate_id),
         )
         wrong_node = thoughts[wrong]
         node = ctx.tree.add_child(
-            wrong_node.parent, "thought", draft.answer or draft.text, prior=wrong_node.prior,
-            status="open" if draft.ok else "failed", parse_error=draft.parse_error,
+            wrong_node.parent,
+            "thought",
+            draft.answer or draft.text,
+            prior=wrong_node.prior,
+            status="open" if draft.ok else "failed",
+            parse_error=draft.parse_error,
             critique=critique.text,
             meta={"raw": draft.text, "rethink_of": wrong_node.id, "from_candidate": candidate_id},
         )

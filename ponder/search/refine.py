@@ -17,8 +17,12 @@ from ponder.tree import Node
 
 
 class RefineOptions(StrategyOptions):
-    max_rounds: int = Field(3, ge=0, description="critique-then-refine rounds after the first candidate")
-    from_best: bool = Field(True, description="refine the best candidate so far (IAD), else the latest")
+    max_rounds: int = Field(
+        3, ge=0, description="critique-then-refine rounds after the first candidate"
+    )
+    from_best: bool = Field(
+        True, description="refine the best candidate so far (IAD), else the latest"
+    )
 
 
 @register_strategy("refine")

@@ -75,4 +75,6 @@ class SelfConsistency(Strategy):
                 return float(n.verdicts.get(voter, {}).get("score", 0.0))
             return counts[_key(n)] / len(cands)
 
-        return max(cands, key=lambda n: (votes(n), n.passed is True, ctx.value(n.id), -int(n.id[1:])))
+        return max(
+            cands, key=lambda n: (votes(n), n.passed is True, ctx.value(n.id), -int(n.id[1:]))
+        )

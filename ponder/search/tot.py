@@ -38,8 +38,11 @@ class TreeOfThoughts(Strategy):
         for node_id in state["frontier"]:
             if ctx.budget.exhausted():
                 break
-            fresh += [i for i in await ctx.propose(node_id, self.options.k)
-                      if ctx.node(i).status != "failed"]
+            fresh += [
+                i
+                for i in await ctx.propose(node_id, self.options.k)
+                if ctx.node(i).status != "failed"
+            ]
         return Step("execute", {"fresh": fresh})
 
     async def execute(self, ctx: SearchContext, state: SearchState) -> Step:
@@ -68,6 +71,12 @@ class TreeOfThoughts(Strategy):
         for node_id in drop:
             ctx.tree.update(node_id, status="pruned")
         if not keep or depth >= self.options.max_depth:
-            return Step("finalize", {"depth": depth, "iteration": depth,
-                                     "stop": "no state left" if not keep else f"depth {depth} reached"})
+            return Step(
+                "finalize",
+                {
+                    "depth": depth,
+                    "iteration": depth,
+                    "stop": "no state left" if not keep else f"depth {depth} reached",
+                },
+            )
         return Step("expand", {"frontier": keep, "depth": depth, "iteration": depth})

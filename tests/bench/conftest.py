@@ -29,14 +29,21 @@ class SubprocessSandbox(Sandbox):
             main.write_text(job.code or "")
             try:
                 proc = subprocess.run(
-                    [sys.executable, str(main)], input=job.stdin, capture_output=True,
-                    text=True, timeout=job.limits.timeout_s, cwd=tmp,
+                    [sys.executable, str(main)],
+                    input=job.stdin,
+                    capture_output=True,
+                    text=True,
+                    timeout=job.limits.timeout_s,
+                    cwd=tmp,
                 )
             except subprocess.TimeoutExpired:
                 return ExecResult(status="timeout", duration_s=time.monotonic() - start)
         return ExecResult(
-            status="ok" if proc.returncode == 0 else "error", exit_code=proc.returncode,
-            stdout=proc.stdout, stderr=proc.stderr, duration_s=time.monotonic() - start,
+            status="ok" if proc.returncode == 0 else "error",
+            exit_code=proc.returncode,
+            stdout=proc.stdout,
+            stderr=proc.stderr,
+            duration_s=time.monotonic() - start,
         )
 
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.mark.parametrize(
     ("name", "count", "first", "last"),
     [("humaneval", 164, "HumanEval/0", "HumanEval/163"), ("mbpp", 500, "mbpp/11", "mbpp/510"),
-     ("mbpp+", 378, "mbpp/2", "mbpp/809"), ("gsm8k", 1319, "gsm8k/0", "gsm8k/1318"),
+     ("mbpp+", 378, "Mbpp/2", "Mbpp/809"), ("gsm8k", 1319, "gsm8k/0", "gsm8k/1318"),
      ("math500", 500, "math500/0", "math500/499")],
 )  # fmt: skip
 def test_counts_and_stable_ids(name: str, count: int, first: str, last: str) -> None:
@@ -35,7 +35,7 @@ def test_counts_and_stable_ids(name: str, count: int, first: str, last: str) -> 
     assert [t.id for t in get_scenario(name).load()] == [t.id for t in tasks]
 
 
-@pytest.mark.parametrize("name", ["humaneval", "mbpp", "gsm8k", "math500"])
+@pytest.mark.parametrize("name", ["humaneval", "mbpp", "mbpp+", "gsm8k", "math500"])
 def test_hidden_part_is_not_in_the_visible_view(name: str) -> None:
     for task in get_scenario(name).load():
         visible = task.view().model_dump_json()
@@ -91,13 +91,18 @@ async def test_humaneval_public_and_hidden_tests_pass_the_canonical_solution(san
     with_public = [t for t in tasks if t.visible.public_tests]
     assert len(with_public) >= 120  # docstring examples parse for most tasks
     async with sandbox:
+
         def solution(t):
             return t.hidden.reference_solution
 
         public = await _check_all(sandbox, tasks, lambda t: t.visible.public_tests, solution)
         hidden = await _check_all(sandbox, tasks, lambda t: t.hidden.hidden_tests, solution)
-        broken = await _check_all(sandbox, tasks[:5], lambda t: t.hidden.hidden_tests,
-                                  lambda t: t.visible.prompt + "    return None\n")
+        broken = await _check_all(
+            sandbox,
+            tasks[:5],
+            lambda t: t.hidden.hidden_tests,
+            lambda t: t.visible.prompt + "    return None\n",
+        )
     assert public == [] and hidden == []
     assert len(broken) == 5  # the hidden tests can fail
 
@@ -108,8 +113,9 @@ async def test_mbpp_hidden_tests_pass_the_reference_code(sandbox) -> None:
         assert task.visible.public_tests[0] == task.hidden.hidden_tests[0]
         assert task.visible.entry_point in task.visible.public_tests[0]
     async with sandbox:
-        failures = await _check_all(sandbox, tasks, lambda t: t.hidden.hidden_tests,
-                                    lambda t: t.hidden.reference_solution)
+        failures = await _check_all(
+            sandbox, tasks, lambda t: t.hidden.hidden_tests, lambda t: t.hidden.reference_solution
+        )
     assert failures == []
 
 
@@ -120,7 +126,9 @@ async def test_humaneval_plus_is_stricter_than_base(sandbox) -> None:
     async with sandbox:
         original = await plus.grade(task, task.hidden.reference_solution, sandbox)
         corrected = await plus.grade(task, fixed["prompt"] + fixed["canonical_solution"], sandbox)
-        lenient = await get_scenario("humaneval").grade(task, task.hidden.reference_solution, sandbox)
+        lenient = await get_scenario("humaneval").grade(
+            task, task.hidden.reference_solution, sandbox
+        )
     assert original.details["base"] is True and original.details["plus"] is False
     assert original.correct is False and lenient.correct is True
     assert corrected.correct is True and corrected.details["plus_inputs"] > 100
@@ -128,13 +136,14 @@ async def test_humaneval_plus_is_stricter_than_base(sandbox) -> None:
 
 async def test_mbpp_plus_grades_with_tuple_arguments(sandbox) -> None:
     scenario = get_scenario("mbpp+")
-    task = resolve_task("mbpp+/mbpp/2")  # similar_elements takes tuples
+    task = resolve_task("mbpp+/Mbpp/2")  # similar_elements takes tuples
     record = scenario._plus_records["Mbpp/2"]
     async with sandbox:
         good = await scenario.grade(task, record["canonical_solution"], sandbox)
-        bad = await scenario.grade(task, "def similar_elements(a, b):\n    return (4, 5)\n", sandbox)
-    assert good.details["plus"] is True
-    assert bad.correct is False
+        edge = "def similar_elements(a, b):\n    return tuple(sorted(set(a) & set(b))) if a else None\n"
+        bad = await scenario.grade(task, edge, sandbox)  # wrong on an empty input
+    assert good.correct is True and good.details["plus"] is True
+    assert bad.details["base"] is True and bad.details["plus"] is False and bad.correct is False
 
 
 @pytest.mark.parametrize(
@@ -181,7 +190,8 @@ def test_missing_data_names_the_path_and_the_fix(monkeypatch, tmp_path) -> None:
 
 
 def test_a_scenario_plug_in_is_found_through_its_entry_point(monkeypatch, tmp_path: Path) -> None:
-    (tmp_path / "tinybench.py").write_text(textwrap.dedent('''
+    (tmp_path / "tinybench.py").write_text(
+        textwrap.dedent("""
         from ponder.scenarios import Scenario
         from ponder.task import HiddenPart, Task, VisibleTask
 
@@ -191,7 +201,8 @@ def test_a_scenario_plug_in_is_found_through_its_entry_point(monkeypatch, tmp_pa
             def load(self):
                 visible = VisibleTask(id="tiny/0", kind="math", prompt="1+1?")
                 return [Task(visible=visible, hidden=HiddenPart(reference_answer="2"))]
-    '''))
+    """)
+    )
     dist = tmp_path / "tinybench-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tinybench\nVersion: 0.1\n")

@@ -99,3 +99,16 @@ def test_scripted_bad_file(monkeypatch, tmp_path, content):
     with pytest.raises(ConfigError) as err:
         open_model(f"scripted:{f}", cache=False)
     assert str(f) in err.value.message
+
+
+def test_importing_the_layer_loads_no_backend_library():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ponder.llm; "
+        "print(sorted(m for m in ('llama_cpp', 'torch', 'transformers', 'vllm', 'openai') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

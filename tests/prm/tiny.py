@@ -37,35 +37,28 @@ WORDS = [
     "check",
     "final",
 ]
-SPECIALS = [
-    "<pad>",
-    "<unk>",
-    "<eos>",
-    "<extra_0>",
-    "ки",
-    "+",
-    "-",
-    "\n",
-    " ",
-    ":",
-    ".",
-    "=",
-    "*",
-    "$",
-]
+SPECIALS = ["<pad>", "<unk>", "<eos>", "<extra_0>", "ки"]
 
 
 def build_tokenizer(directory: Path):
-    from tokenizers import Regex, Tokenizer, models, pre_tokenizers
+    """A byte-level BPE trained offline on a tiny corpus (the layout Qwen2's tokenizer class reads)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    vocab = {tok: i for i, tok in enumerate(SPECIALS + WORDS + [str(d) for d in range(10)])}
-    for w in [w.capitalize() for w in WORDS]:
-        vocab.setdefault(w, len(vocab))
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Split(
-        Regex(r"<extra_0>|ки|[A-Za-z]+|\d|\S|\n| +"), behavior="isolated"
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=SPECIALS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
+    corpus = [
+        " ".join(WORDS),
+        " ".join(w.capitalize() for w in WORDS),
+        "0 1 2 3 4 5 6 7 8 9 + - * = : .\n",
+    ]
+    tok.train_from_iterator(corpus * 20, trainer)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         unk_token="<unk>",

@@ -13,7 +13,10 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "repair"
 SCENARIO_NAMES = sorted(p.parent.name for p in SCENARIOS.glob("*/scenario.json"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def runner() -> SubprocessRunner:
-    """Plain subprocess pytest in a temp copy, with this interpreter (which has pytest)."""
+    """Plain subprocess pytest in a temp copy, with this interpreter (which has pytest).
+
+    Session-wide so that its (repository, patch, command) cache spares repeated runs.
+    """
     return SubprocessRunner(python=sys.executable, timeout_s=120)

@@ -10,8 +10,13 @@ class RepairScript:
     """Answers edit prompts from `edits` (in order, the last one repeating), reviews with
     `review`, localization with `pick`, and the chooser with `choose`."""
 
-    def __init__(self, edits: list[str], review: str = "It misses a case.\nScore: 3",
-                 pick: str = "", choose: str = "1") -> None:
+    def __init__(
+        self,
+        edits: list[str],
+        review: str = "It misses a case.\nScore: 3",
+        pick: str = "",
+        choose: str = "1",
+    ) -> None:
         self.edits = edits
         self.review = review
         self.pick = pick

@@ -54,15 +54,28 @@ def test_two_blocks_two_files(repo):
 @pytest.mark.parametrize(
     ("reply", "reason"),
     [
-        ("pkg/nope.py\n<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n", "file not found: pkg/nope.py"),
-        ("pkg/core.py\n<<<<<<< SEARCH\n    return z\n=======\n    return y\n>>>>>>> REPLACE\n",
-         "search text not found in pkg/core.py"),
-        ("pkg/core.py\n<<<<<<< SEARCH\n    y = x + 1\n=======\n    y = x\n>>>>>>> REPLACE\n",
-         "matches 2 places in pkg/core.py"),
-        ("<<<<<<< SEARCH\n    y = x + 1\n=======\n    y = x\n>>>>>>> REPLACE\n", "has no file path"),
+        (
+            "pkg/nope.py\n<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n",
+            "file not found: pkg/nope.py",
+        ),
+        (
+            "pkg/core.py\n<<<<<<< SEARCH\n    return z\n=======\n    return y\n>>>>>>> REPLACE\n",
+            "search text not found in pkg/core.py",
+        ),
+        (
+            "pkg/core.py\n<<<<<<< SEARCH\n    y = x + 1\n=======\n    y = x\n>>>>>>> REPLACE\n",
+            "matches 2 places in pkg/core.py",
+        ),
+        (
+            "<<<<<<< SEARCH\n    y = x + 1\n=======\n    y = x\n>>>>>>> REPLACE\n",
+            "has no file path",
+        ),
         ("pkg/core.py\n<<<<<<< SEARCH\n    return y\n>>>>>>> REPLACE\n", "missing its '======='"),
         ("I think the bug is in f.", "no edit found"),
-        ("pkg/core.py\n<<<<<<< SEARCH\n\n=======\nx = 1\n>>>>>>> REPLACE\n", "SEARCH part for pkg/core.py is empty"),
+        (
+            "pkg/core.py\n<<<<<<< SEARCH\n\n=======\nx = 1\n>>>>>>> REPLACE\n",
+            "SEARCH part for pkg/core.py is empty",
+        ),
     ],
 )
 def test_rejections_name_the_reason(repo, reply, reason):
@@ -79,7 +92,9 @@ def test_tolerates_copied_line_numbers_and_indentation(repo):
 
 
 def test_suffix_path_resolves_and_new_file_is_created(repo):
-    reply = "core.py\n<<<<<<< SEARCH\n    return y * 2\n=======\n    return y * 4\n>>>>>>> REPLACE\n"
+    reply = (
+        "core.py\n<<<<<<< SEARCH\n    return y * 2\n=======\n    return y * 4\n>>>>>>> REPLACE\n"
+    )
     assert "y * 4" in apply_edits(repo, parse_edits(reply))["pkg/core.py"]
     new = "pkg/extra.py\n<<<<<<< SEARCH\n=======\nZ = 3\n>>>>>>> REPLACE\n"
     assert apply_edits(repo, parse_edits(new)) == {"pkg/extra.py": "Z = 3\n"}
@@ -91,10 +106,15 @@ def test_path_outside_repo_is_rejected(repo):
 
 
 def test_patch_round_trip_is_the_node_state(repo):
-    changes = {"pkg/core.py": CORE.replace("x + 1\n    return y\n", "x + 5\n    return y\n"),
-               "pkg/util.py": "A = 1\nB = 3", "pkg/new.py": "N = 1\n"}
+    changes = {
+        "pkg/core.py": CORE.replace("x + 1\n    return y\n", "x + 5\n    return y\n"),
+        "pkg/util.py": "A = 1\nB = 3",
+        "pkg/new.py": "N = 1\n",
+    }
     patch = make_patch(repo, changes)
-    assert patch.startswith("diff --git a/pkg/core.py b/pkg/core.py\n--- a/pkg/core.py\n+++ b/pkg/core.py\n")
+    assert patch.startswith(
+        "diff --git a/pkg/core.py b/pkg/core.py\n--- a/pkg/core.py\n+++ b/pkg/core.py\n"
+    )
     assert "\\ No newline at end of file" in patch
     assert apply_patch(repo, patch) == changes
     assert make_patch(repo, apply_patch(repo, patch)) == patch
@@ -107,8 +127,14 @@ def test_patch_applies_with_gnu_patch(repo, tmp_path):
     patch = make_patch(repo, changes)
     copy = tmp_path / "copy"
     shutil.copytree(repo.root, copy)
-    subprocess.run(["patch", "-p1", "--batch"], cwd=copy, input=patch, text=True, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["patch", "-p1", "--batch"],
+        cwd=copy,
+        input=patch,
+        text=True,
+        check=True,
+        capture_output=True,
+    )
     assert (copy / "pkg/core.py").read_text() == changes["pkg/core.py"]
     assert (copy / "pkg/util.py").read_text() == "A = 1\nB = 3"
 
@@ -145,3 +171,44 @@ def test_write_changes_deletes_and_creates(tmp_path, repo):
     write_changes(copy, {"pkg/util.py": None, "pkg/sub/new.py": "X = 1\n"})
     assert not (copy / "pkg/util.py").exists()
     assert (copy / "pkg/sub/new.py").read_text() == "X = 1\n"
+
+
+def test_whole_function_block_replaces_its_namesake(repo):
+    reply = "Fixed:\n\npkg/core.py\n```python\ndef g(x):\n    y = x + 1\n    return y * 3\n```\n"
+    edits = parse_edits(reply)
+    changes = apply_edits(repo, edits)
+    assert changes["pkg/core.py"] == CORE.replace("y * 2", "y * 3")
+
+
+def test_whole_function_found_by_name_and_line_numbers_stripped(repo):
+    reply = "```python\n1 | def f(x):\n2 |     y = x + 10\n3 |     return y\n```"
+    changes = apply_edits(repo, parse_edits(reply))
+    assert changes["pkg/core.py"].startswith("def f(x):\n    y = x + 10\n    return y\n\n\ndef g")
+
+
+def test_method_is_reindented_and_imports_are_added(tmp_path):
+    root = tmp_path / "r"
+    root.mkdir()
+    (root / "m.py").write_text(
+        '"""Doc."""\n\nimport os\n\n\nclass A:\n    def run(self):\n        return 1\n'
+    )
+    reply = "m.py\n```python\nimport re\n\ndef run(self):\n    return re.escape('x')\n```"
+    changes = apply_edits(RepoSnapshot(root), parse_edits(reply))
+    assert changes["m.py"] == (
+        '"""Doc."""\n\nimport os\nimport re\n\n\nclass A:\n    def run(self):\n'
+        "        return re.escape('x')\n"
+    )
+
+
+def test_whole_function_rejections(repo):
+    with pytest.raises(EditRejected, match="no function or class named h"):
+        apply_edits(repo, parse_edits("```python\ndef h():\n    pass\n```"))
+    with pytest.raises(EditRejected, match="not valid Python"):
+        parse_edits("```python\ndef f(x:\n    return\n```")
+
+
+def test_placeholder_function_is_rejected(repo):
+    with pytest.raises(EditRejected, match="no real body"):
+        apply_edits(
+            repo, parse_edits('pkg/core.py\n```python\ndef f(x):\n    """Doc."""\n    ...\n```')
+        )

@@ -49,8 +49,14 @@ def pager():
 async def test_mcts_correct_edit_passes_and_writes_run_dir(pager, runner, tmp_path):
     before = snapshot_bytes(pager.spec.repo_dir)
     script = RepairScript([FIX_PAGER])
-    result = await repair(pager, scripted_client(script), runner, strategy="mcts",
-                          budget=Budget(max_total_tokens=50_000), out_dir=tmp_path / "run")
+    result = await repair(
+        pager,
+        scripted_client(script),
+        runner,
+        strategy="mcts",
+        budget=Budget(max_total_tokens=50_000),
+        out_dir=tmp_path / "run",
+    )
     assert result.resolved and result.grade["resolved"]
     assert "-    end = start + per_page - 1\n+    end = start + per_page\n" in result.patch
     run = tmp_path / "run"
@@ -63,14 +69,22 @@ async def test_mcts_correct_edit_passes_and_writes_run_dir(pager, runner, tmp_pa
     assert snapshot_bytes(pager.spec.repo_dir) == before
     # The prompt showed the localized file with line numbers and the failing tests.
     assert "pager/core.py" in script.edit_prompts[0]
-    assert "| def get_page(items: list, page: int, per_page: int) -> list:" in script.edit_prompts[0]
+    assert (
+        "| def get_page(items: list, page: int, per_page: int) -> list:" in script.edit_prompts[0]
+    )
     assert "tests/test_core.py::test_get_page_first" in script.edit_prompts[0]
 
 
 async def test_malformed_edit_is_rejected_with_reason_and_the_loop_continues(pager, runner):
     script = RepairScript([MALFORMED, MALFORMED, MALFORMED, FIX_PAGER])
-    result = await repair(pager, scripted_client(script), runner, strategy="mcts",
-                          options={"width": 3, "review": False}, budget=Budget(max_total_tokens=80_000))
+    result = await repair(
+        pager,
+        scripted_client(script),
+        runner,
+        strategy="mcts",
+        options={"width": 3, "review": False},
+        budget=Budget(max_total_tokens=80_000),
+    )
     assert result.resolved
     # The first expansion (greedy 1 + sampled 2) was all rejected; the reason reached the next prompt.
     assert len(script.edit_prompts) >= 2
@@ -80,8 +94,14 @@ async def test_malformed_edit_is_rejected_with_reason_and_the_loop_continues(pag
 
 async def test_rejected_nodes_keep_their_reason_in_the_tree(pager, runner, tmp_path):
     script = RepairScript([MALFORMED])
-    result = await repair(pager, scripted_client(script), runner, strategy="single",
-                          budget=Budget(max_total_tokens=20_000), out_dir=tmp_path / "run")
+    result = await repair(
+        pager,
+        scripted_client(script),
+        runner,
+        strategy="single",
+        budget=Budget(max_total_tokens=20_000),
+        out_dir=tmp_path / "run",
+    )
     assert not result.resolved and result.patch == ""
     tree = ThoughtTree.load(tmp_path / "run" / "tree.json")
     failed = [n for n in tree.candidates() if n.parse_error]
@@ -90,18 +110,32 @@ async def test_rejected_nodes_keep_their_reason_in_the_tree(pager, runner, tmp_p
 
 
 async def test_edit_to_a_test_file_is_rejected(pager, runner):
-    cheat = ("tests/test_core.py\n<<<<<<< SEARCH\n    assert get_page(list(range(10)), 1, 3) == [0, 1, 2]\n"
-             "=======\n    assert True\n>>>>>>> REPLACE\n")
-    result = await repair(pager, scripted_client(RepairScript([cheat])), runner, strategy="single",
-                          budget=Budget(max_total_tokens=20_000))
+    cheat = (
+        "tests/test_core.py\n<<<<<<< SEARCH\n    assert get_page(list(range(10)), 1, 3) == [0, 1, 2]\n"
+        "=======\n    assert True\n>>>>>>> REPLACE\n"
+    )
+    result = await repair(
+        pager,
+        scripted_client(RepairScript([cheat])),
+        runner,
+        strategy="single",
+        budget=Budget(max_total_tokens=20_000),
+    )
     assert not result.resolved and result.patch == ""
 
 
 async def test_refine_stacks_a_second_edit_on_the_first_patch(runner):
     task = load_scenario(SCENARIOS / "two_file_sku")
-    script = RepairScript([FIX_STORE, FIX_QUERY], review="Lookups are not normalized yet.\nScore: 4")
-    result = await repair(task, scripted_client(script), runner, strategy="refine",
-                          budget=Budget(max_total_tokens=60_000))
+    script = RepairScript(
+        [FIX_STORE, FIX_QUERY], review="Lookups are not normalized yet.\nScore: 4"
+    )
+    result = await repair(
+        task,
+        scripted_client(script),
+        runner,
+        strategy="refine",
+        budget=Budget(max_total_tokens=60_000),
+    )
     assert result.resolved
     assert "inventory/store.py" in result.patch and "inventory/query.py" in result.patch
     second = script.edit_prompts[1]
@@ -114,8 +148,16 @@ async def test_best_of_n_uses_the_chooser_among_passing_patches(pager, runner, t
     script = RepairScript([FIX_PAGER, ALT_FIX_PAGER], choose="2")
     client = scripted_client(script)
     budget = Budget(max_total_tokens=50_000)
-    result = await repair(pager, client, runner, strategy="best_of_n", options={"n": 2},
-                          budget=budget, chooser=ChooserVerifier(client, budget), out_dir=tmp_path / "r")
+    result = await repair(
+        pager,
+        client,
+        runner,
+        strategy="best_of_n",
+        options={"n": 2},
+        budget=budget,
+        chooser=ChooserVerifier(client, budget),
+        out_dir=tmp_path / "r",
+    )
     assert result.resolved and "end + 1" in result.patch
     assert "choose" in script.kinds
     tree = ThoughtTree.load(tmp_path / "r" / "tree.json")
@@ -125,8 +167,14 @@ async def test_best_of_n_uses_the_chooser_among_passing_patches(pager, runner, t
 async def test_budget_stops_the_search(pager, runner):
     script = RepairScript([MALFORMED])
     budget = Budget(max_llm_calls=2)
-    result = await repair(pager, scripted_client(script), runner, strategy="mcts",
-                          options={"iterations": 50, "review": False}, budget=budget)
+    result = await repair(
+        pager,
+        scripted_client(script),
+        runner,
+        strategy="mcts",
+        options={"iterations": 50, "review": False},
+        budget=budget,
+    )
     assert not result.resolved
     assert budget.spent.llm_calls <= 3
 
@@ -135,7 +183,34 @@ async def test_apply_writes_the_patch_to_the_repository(pager, runner, tmp_path)
     scenario = tmp_path / "scenario"
     shutil.copytree(SCENARIOS / "offbyone_pagination", scenario)
     task = load_scenario(scenario)
-    result = await repair(task, scripted_client(RepairScript([FIX_PAGER])), runner,
-                          strategy="single", budget=Budget(max_total_tokens=20_000), apply=True)
+    result = await repair(
+        task,
+        scripted_client(RepairScript([FIX_PAGER])),
+        runner,
+        strategy="single",
+        budget=Budget(max_total_tokens=20_000),
+        apply=True,
+    )
     assert result.applied
     assert "end = start + per_page\n" in (scenario / "repo" / "pager" / "core.py").read_text()
+
+
+@pytest.mark.docker
+async def test_mcts_with_the_docker_repository_runner(pager, tmp_path):
+    """The same loop with each node's patch tested in a fresh container."""
+    from ponder.repair.testing import DockerRepoRunner
+
+    before = snapshot_bytes(pager.spec.repo_dir)
+    script = RepairScript([MALFORMED, FIX_PAGER])
+    result = await repair(
+        pager,
+        scripted_client(script),
+        DockerRepoRunner(timeout_s=120),
+        strategy="mcts",
+        options={"width": 2, "review": False},
+        budget=Budget(max_total_tokens=50_000),
+        out_dir=tmp_path / "run",
+    )
+    assert result.resolved and result.runner == "docker" and result.isolated
+    assert result.grade["resolved"]
+    assert snapshot_bytes(pager.spec.repo_dir) == before

@@ -14,8 +14,14 @@ def test_at_least_ten_scenarios_with_the_required_bug_kinds():
     tasks = load_scenarios(SCENARIOS)
     assert len(tasks) >= 10
     kinds = {t.spec.metadata["bug_kind"] for t in tasks}
-    for needed in ("off-by-one", "wrong condition", "missing edge case", "wrong library call",
-                   "fix spans two files", "failing test far from the cause"):
+    for needed in (
+        "off-by-one",
+        "wrong condition",
+        "missing edge case",
+        "wrong library call",
+        "fix spans two files",
+        "failing test far from the cause",
+    ):
         assert needed in kinds
 
 
@@ -28,12 +34,19 @@ async def test_reference_patch_solves_scenario(name, runner):
     snapshot = RepoSnapshot(spec.repo_dir)
     from ponder.repair.testing import run_and_score
 
-    before = await run_and_score(runner, snapshot, "", spec.test_cmd, spec.fail_to_pass, spec.pass_to_pass)
+    before = await run_and_score(
+        runner, snapshot, "", spec.test_cmd, spec.fail_to_pass, spec.pass_to_pass
+    )
     assert before.f2p_failed == spec.fail_to_pass, before.output[-2000:]
     assert before.p2p_broken == [], before.output[-2000:]
     assert not before.resolved
     after = await run_and_score(
-        runner, snapshot, task.hidden.reference_patch, spec.test_cmd, spec.fail_to_pass, spec.pass_to_pass
+        runner,
+        snapshot,
+        task.hidden.reference_patch,
+        spec.test_cmd,
+        spec.fail_to_pass,
+        spec.pass_to_pass,
     )
     assert after.resolved, after.output[-2000:]
     assert after.f2p_passed == spec.fail_to_pass
@@ -60,10 +73,17 @@ async def test_reference_patch_in_a_docker_repo_job(name):
     spec = task.spec
     snapshot = RepoSnapshot(spec.repo_dir)
     runner = DockerRepoRunner(timeout_s=120)
-    before = await run_and_score(runner, snapshot, "", spec.test_cmd, spec.fail_to_pass, spec.pass_to_pass)
+    before = await run_and_score(
+        runner, snapshot, "", spec.test_cmd, spec.fail_to_pass, spec.pass_to_pass
+    )
     assert before.f2p_failed == spec.fail_to_pass, before.output[-2000:]
     assert before.p2p_broken == []
     after = await run_and_score(
-        runner, snapshot, task.hidden.reference_patch, spec.test_cmd, spec.fail_to_pass, spec.pass_to_pass
+        runner,
+        snapshot,
+        task.hidden.reference_patch,
+        spec.test_cmd,
+        spec.fail_to_pass,
+        spec.pass_to_pass,
     )
     assert after.resolved, after.output[-2000:]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ponder.sandbox import Job, Limits
+from ponder.sandbox import Job, Limits, open_sandbox
 from tests.sandbox.conftest import assert_serves
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="session")]
@@ -216,3 +216,26 @@ async def test_sysv_shared_memory_does_not_survive_a_job(single) -> None:
 
 def os_basename(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+async def test_memory_past_the_container_limit_is_an_oom_kill(sandbox_image) -> None:
+    """rlimit set above the container's memory: the cgroup OOM killer takes the job, not the runner."""
+    async with open_sandbox("docker", pool_size=1, image=sandbox_image, memory_mb=256) as small:
+        code = "chunks = []\nwhile True:\n    chunks.append(bytearray(32 * 1024**2))"
+        result = await small.run(Job(code=code, limits=Limits(memory_mb=4096, timeout_s=60)))
+        assert result.status == "oom", result
+        assert not result.retried
+        await assert_serves(small)
+
+
+async def test_posix_message_queues_do_not_survive_a_job(single) -> None:
+    make = (
+        "import ctypes, os\n"
+        "rt = ctypes.CDLL('librt.so.1', use_errno=True)\n"
+        "print(rt.mq_open(b'/ponder-leak', os.O_CREAT | os.O_RDWR, 0o600, None))\n"
+    )
+    first = await single.run(Job(code=make))
+    assert first.status == "ok", first
+    assert int(first.stdout) >= 0
+    second = await single.run(Job(code="import os\nprint(os.listdir('/dev/mqueue'))"))
+    assert second.stdout == "[]\n", second

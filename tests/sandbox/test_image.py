@@ -42,3 +42,17 @@ def test_image_has_python_pytest_and_the_runner(engine, sandbox_image: str) -> N
         sandbox_image, ["test", "-r", "/opt/ponder/runner.py"], remove=True, network_mode="none"
     )
     assert runner == b""
+
+
+def test_stale_containers_of_dead_processes_are_removed(engine, sandbox_image: str) -> None:
+    import socket
+    import subprocess
+
+    from ponder.sandbox.docker_deployment import LABEL, OWNER_LABEL, remove_stale
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    labels = {LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{dead.pid}"}
+    stale = engine.containers.create(sandbox_image, ["true"], labels=labels, network_mode="none")
+    assert remove_stale(engine) >= 1
+    assert stale.id not in {c.id for c in engine.containers.list(all=True)}

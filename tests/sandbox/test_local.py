@@ -94,3 +94,8 @@ async def test_a_job_without_code_or_command_is_rejected(local) -> None:
 
     with pytest.raises(SandboxError, match="neither `code` nor `command`"):
         await local.run(Job())
+
+
+def test_unknown_docker_option_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown docker sandbox option"):
+        open_sandbox("docker", memory_gb=4)

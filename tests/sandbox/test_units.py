@@ -113,3 +113,28 @@ def test_unreachable_engine_is_a_clear_error(monkeypatch, tmp_path: Path) -> Non
     assert "dockerd" in (info.value.fix or "")
     status = docker_status()
     assert not status.ok and "dockerd" in status.fix
+
+
+def test_build_falls_back_to_debootstrap_when_the_pull_fails(monkeypatch) -> None:
+    from ponder.sandbox import image
+
+    calls: list[str] = []
+
+    def fake_build(client, inputs, base_image, tag, base, progress, pull):
+        calls.append(base.kind)
+        if pull:
+            raise SandboxError("cannot pull python:3.11-slim: no registry")
+        return image.BuildResult(tag, True, base.key)
+
+    monkeypatch.setattr(image, "docker_client", lambda: object())
+    monkeypatch.setattr(image, "find_image", lambda client=None: None)
+    monkeypatch.setattr(image, "_build", fake_build)
+    monkeypatch.setattr(image, "ensure_debootstrap_base", lambda *a: "ponder-base:test")
+    lines: list[str] = []
+    result = image.build_image(offline=False, progress=lines.append)
+    assert calls == ["registry", "debootstrap"]
+    assert result.tag == image.image_tags()["debootstrap"]
+    assert any("falling back to debootstrap" in line for line in lines)
+    calls.clear()
+    image.build_image(offline=True, progress=lines.append)
+    assert calls == ["debootstrap"]  # --offline never tries the registry

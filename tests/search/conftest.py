@@ -54,8 +54,13 @@ class FakeVerifier:
         out = []
         for c in candidates:
             score = float(self.rule(c))
-            out.append(Verdict(score=score, passed=score == 1.0,
-                               feedback="" if score == 1.0 else "AssertionError: add(1, 2) == 3"))
+            out.append(
+                Verdict(
+                    score=score,
+                    passed=score == 1.0,
+                    feedback="" if score == 1.0 else "AssertionError: add(1, 2) == 3",
+                )
+            )
         return out
 
 
@@ -84,10 +89,15 @@ def scripted(responder: Responder | None = None) -> tuple[ModelClient, ScriptedL
     return ModelClient(llm), llm
 
 
-async def run(task: Task, tmp_path: Path, sandbox: Sandbox | None, strategy: str,
-              responder: Responder | None = None, **config) -> tuple[RunResult, ScriptedLLM]:
+async def run(
+    task: Task,
+    tmp_path: Path,
+    sandbox: Sandbox | None,
+    strategy: str,
+    responder: Responder | None = None,
+    **config,
+) -> tuple[RunResult, ScriptedLLM]:
     model, llm = scripted(responder)
     cfg = RunConfig(strategy=strategy, model="scripted", sandbox="local", **config)
     result = await solve_task(task, cfg, model=model, sandbox=sandbox, out_dir=tmp_path / strategy)
     return result, llm
-

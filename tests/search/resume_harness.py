@@ -1,4 +1,4 @@
-"""A solve run in its own process, for the kill -9 resume test: `python resume_harness.py new|resume RUN_DIR CALLS CACHE`."""
+"""A solve run in its own process for the kill -9 test: `resume_harness.py new|resume RUN_DIR CALLS CACHE GRAIN`."""
 
 from __future__ import annotations
 
@@ -17,8 +17,16 @@ from ponder.runner import resume_run, solve_task  # noqa: E402
 from tests.search.conftest import InstantSandbox  # noqa: E402
 from tests.search.scripted import BAD_PLAN, Responder, code_task  # noqa: E402
 
-CONFIG = RunConfig(strategy="mcts", search={"k": 2, "max_iterations": 6, "max_depth": 3},
-                   model="scripted", sandbox="local", budget={"tokens": None})
+
+def config(grain: str) -> RunConfig:
+    return RunConfig(
+        strategy="mcts",
+        search={"k": 2, "max_iterations": 6, "max_depth": 3},
+        model="scripted",
+        sandbox="local",
+        budget={"tokens": None},
+        checkpoint_every=grain,
+    )
 
 
 class CountingLLM(ScriptedLLM):
@@ -36,13 +44,17 @@ class CountingLLM(ScriptedLLM):
         return gen
 
 
-async def main(mode: str, run_dir: Path, calls: Path, cache: Path) -> None:
+async def main(mode: str, run_dir: Path, calls: Path, cache: Path, grain: str) -> None:
     model = ModelClient(CountingLLM(calls), ResponseCache(cache))
     if mode == "new":
-        await solve_task(code_task(), CONFIG, model=model, sandbox=InstantSandbox(), out_dir=run_dir)
+        await solve_task(
+            code_task(), config(grain), model=model, sandbox=InstantSandbox(), out_dir=run_dir
+        )
     else:
         await resume_run(run_dir, model=model, sandbox=InstantSandbox())
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])))
+    asyncio.run(
+        main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), sys.argv[5])
+    )

@@ -18,7 +18,9 @@ CANARY_ANSWER = "CANARY-ANSWER-91b2"
 
 def code_task() -> Task:
     return TaskRecord(
-        kind="code", id="add", entry_point="add",
+        kind="code",
+        id="add",
+        entry_point="add",
         prompt='def add(a, b):\n    """Return the sum of a and b."""\n',
         public_tests=["assert add(1, 2) == 3", "assert add(-1, 1) == 0"],
         hidden_tests=[CANARY_TEST],
@@ -28,21 +30,31 @@ def code_task() -> Task:
 
 def math_task() -> Task:
     return TaskRecord(
-        kind="math", id="sum", prompt="What is 20 + 22?", answer="42",
+        kind="math",
+        id="sum",
+        prompt="What is 20 + 22?",
+        answer="42",
         metadata={"note": "visible"},
     ).to_task()
 
 
 def math_task_with_canary_answer() -> Task:
-    return TaskRecord(kind="math", id="canary", prompt="What is 20 + 22?", answer=CANARY_ANSWER).to_task()
+    return TaskRecord(
+        kind="math", id="canary", prompt="What is 20 + 22?", answer=CANARY_ANSWER
+    ).to_task()
 
 
 class Responder:
     """Decides each reply from the prompt. `first_bad`: the plain (plan-less) code prompt
     answers with the wrong program first, so refinement paths are exercised."""
 
-    def __init__(self, first_bad: bool = True, plans: tuple[str, ...] = (BAD_PLAN, GOOD_PLAN),
-                 garbage: bool = False, all_bad: bool = False) -> None:
+    def __init__(
+        self,
+        first_bad: bool = True,
+        plans: tuple[str, ...] = (BAD_PLAN, GOOD_PLAN),
+        garbage: bool = False,
+        all_bad: bool = False,
+    ) -> None:
         self.first_bad = first_bad
         self.plans = plans
         self.all_bad = all_bad

@@ -38,11 +38,14 @@ def test_no_code_is_an_output_parse_error():
         extract_code("I don't know.", "f")
 
 
-@pytest.mark.parametrize("text,answer", [
-    ("so \\boxed{\\frac{1}{2}} done", "\\frac{1}{2}"),
-    ("Therefore the answer is 17.", "17"),
-    ("Final answer: x = 3", "x = 3"),
-])
+@pytest.mark.parametrize(
+    "text,answer",
+    [
+        ("so \\boxed{\\frac{1}{2}} done", "\\frac{1}{2}"),
+        ("Therefore the answer is 17.", "17"),
+        ("Final answer: x = 3", "x = 3"),
+    ],
+)
 def test_math_answers(text, answer):
     assert extract_math_answer(text) == answer
 
@@ -93,6 +96,15 @@ async def test_solver_proposes_k_thoughts_in_one_call_and_keeps_failures():
 
 async def test_solver_math_candidate_steps_are_solution_lines():
     llm = ScriptedLLM(["20 + 22 = 42\nThe answer is \\boxed{42}"])
-    (draft,) = await Solver(ModelClient(llm)).complete(math_task().view(), [], 1, Budget(), greedy=True)
+    (draft,) = await Solver(ModelClient(llm)).complete(
+        math_task().view(), [], 1, Budget(), greedy=True
+    )
     assert draft.answer == "42" and len(draft.steps) == 2
     assert llm.calls[0][1].temperature == 0.0
+
+
+def test_thought_skips_preambles_and_code():
+    text = "To implement this, here's a step-by-step plan:\n\n1. Reverse the string.\n2. Compare."
+    assert parse_thought(text) == "Reverse the string."
+    with pytest.raises(OutputParseError):
+        parse_thought("Here is the code:\n```python\ndef f():\n    pass\n```")

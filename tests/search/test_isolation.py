@@ -28,8 +28,9 @@ def _job_text(job) -> str:
 @pytest.mark.parametrize("strategy", known_strategies())
 async def test_code_search_never_sees_hidden_tests(strategy, local_sandbox, tmp_path):
     sandbox = RecordingSandbox(local_sandbox)
-    result, llm = await run(code_task(), tmp_path, sandbox, strategy,
-                            Responder(all_bad=True, plans=(BAD_PLAN,)))
+    result, llm = await run(
+        code_task(), tmp_path, sandbox, strategy, Responder(all_bad=True, plans=(BAD_PLAN,))
+    )
     for messages, _ in llm.calls:
         for message in messages:
             assert not _leaks(message["content"]), strategy

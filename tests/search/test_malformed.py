@@ -16,8 +16,14 @@ from tests.search.scripted import Responder, code_task, math_task
 
 @pytest.mark.parametrize("strategy", known_strategies())
 async def test_unparsable_output_gives_failed_nodes_not_a_crash(strategy, tmp_path):
-    result, llm = await run(code_task(), tmp_path, InstantSandbox(), strategy,
-                            Responder(garbage=True), budget={"tokens": None, "llm_calls": 12})
+    result, llm = await run(
+        code_task(),
+        tmp_path,
+        InstantSandbox(),
+        strategy,
+        Responder(garbage=True),
+        budget={"tokens": None, "llm_calls": 12},
+    )
     assert llm.calls
     tree = json.loads((Path(result.run_dir) / "tree.json").read_text())
     nodes = [n for n in tree["graph"]["nodes"] if n["kind"] != "root"]

@@ -22,13 +22,21 @@ def make_ctx(responder=None, verifier=None) -> tuple[SearchContext, ScriptedLLM]
     model = ModelClient(llm)
     tree = ThoughtTree()
     tree.add_root("root")
-    ctx = SearchContext(task=code_task().view(), tree=tree, solver=Solver(model),
-                        reviewer=Reviewer(model), refiner=Refiner(model),
-                        verifier=verifier or FakeVerifier(), budget=Budget())
+    ctx = SearchContext(
+        task=code_task().view(),
+        tree=tree,
+        solver=Solver(model),
+        reviewer=Reviewer(model),
+        refiner=Refiner(model),
+        verifier=verifier or FakeVerifier(),
+        budget=Budget(),
+    )
     return ctx, llm
 
 
-async def drive(strategy, ctx, state: SearchState, until: str = "finalize", limit: int = 100) -> str:
+async def drive(
+    strategy, ctx, state: SearchState, until: str = "finalize", limit: int = 100
+) -> str:
     """Run phases without the graph (the graph's own tests cover routing)."""
     phase = "select"
     for _ in range(limit):
@@ -43,8 +51,10 @@ async def drive(strategy, ctx, state: SearchState, until: str = "finalize", limi
 def _tree_with_stats(stats: list[tuple[int, float, float]]) -> tuple[ThoughtTree, list[str]]:
     tree = ThoughtTree()
     root = tree.add_root("root", visits=sum(v for v, _, _ in stats), meta={"expanded": True})
-    ids = [tree.add_child(root.id, "thought", f"t{i}", prior=p, visits=v, value_sum=s).id
-           for i, (v, s, p) in enumerate(stats)]
+    ids = [
+        tree.add_child(root.id, "thought", f"t{i}", prior=p, visits=v, value_sum=s).id
+        for i, (v, s, p) in enumerate(stats)
+    ]
     return tree, ids
 
 

@@ -52,8 +52,9 @@ CODE_CASES = {
 @pytest.mark.parametrize("strategy", sorted(CODE_CASES))
 async def test_code_strategy_end_to_end(strategy, docker_sandbox, tmp_path):
     responder_opts, search, solved, max_calls = CODE_CASES[strategy]
-    result, llm = await run(code_task(), tmp_path, docker_sandbox, strategy,
-                            Responder(**responder_opts), search=search)
+    result, llm = await run(
+        code_task(), tmp_path, docker_sandbox, strategy, Responder(**responder_opts), search=search
+    )
     _assert_run_dir(result)
     assert result.passed_public is solved
     assert ("a + b" in result.solution) is solved
@@ -67,13 +68,20 @@ async def test_code_strategy_end_to_end(strategy, docker_sandbox, tmp_path):
 @pytest.mark.asyncio(loop_scope="session")
 async def test_budget_bounds_every_strategy(docker_sandbox, tmp_path):
     for strategy in ALL:
-        result, llm = await run(code_task(), tmp_path, docker_sandbox, strategy,
-                                Responder(all_bad=True, plans=(BAD_PLAN,)),
-                                budget={"tokens": None, "llm_calls": 2},
-                                search={"max_rounds": 5} if strategy in ("refine", "magicore") else {})
+        result, llm = await run(
+            code_task(),
+            tmp_path,
+            docker_sandbox,
+            strategy,
+            Responder(all_bad=True, plans=(BAD_PLAN,)),
+            budget={"tokens": None, "llm_calls": 2},
+            search={"max_rounds": 5} if strategy in ("refine", "magicore") else {},
+        )
         # Every phase checks the budget before it starts: once spent, the next phase is finalize.
-        events = [json.loads(line) for line in
-                  (tmp_path / strategy / "events.jsonl").read_text().splitlines()]
+        events = [
+            json.loads(line)
+            for line in (tmp_path / strategy / "events.jsonl").read_text().splitlines()
+        ]
         phases = [e for e in events if e["event"] == "phase"]
         over = [i for i, e in enumerate(phases) if e["spent"]["llm_calls"] >= 2]
         if not over:  # finished within the budget (greedy, self_consistency: one call)
@@ -82,7 +90,9 @@ async def test_budget_bounds_every_strategy(docker_sandbox, tmp_path):
         first_over = over[0]
         later = {e["spent"]["llm_calls"] for e in phases[first_over:]}
         assert later == {phases[first_over]["spent"]["llm_calls"]}, strategy
-        assert phases[-1]["phase"] == "finalize" and result.stop_reason.startswith("budget"), strategy
+        assert phases[-1]["phase"] == "finalize" and result.stop_reason.startswith("budget"), (
+            strategy
+        )
         assert len(llm.calls) == result.budget["spent"]["llm_calls"]
         assert result.budget["limits"]["max_llm_calls"] == 2
 
@@ -112,8 +122,9 @@ async def test_math_strategy_end_to_end(strategy, tmp_path):
 
 
 async def test_self_consistency_takes_the_majority_answer(tmp_path):
-    result, llm = await run(math_task(), tmp_path, None, "self_consistency", Responder(),
-                            search={"n": 5})
+    result, llm = await run(
+        math_task(), tmp_path, None, "self_consistency", Responder(), search={"n": 5}
+    )
     assert len(llm.calls) == 1 and llm.calls[0][1].n == 5  # one call, five samples
     assert result.solution == "42"
     assert result.verdicts["majority"]["score"] == pytest.approx(0.8)

@@ -1,0 +1,185 @@
+"""Rebuild a bench's tables and plots from results.jsonl, and compare two benches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+from ponder.benchmark.results import (  # noqa: E402
+    SUMMARY,
+    CellResult,
+    SummaryRow,
+    load_results,
+    read_manifest,
+    summarize,
+    write_summary_csv,
+)
+
+TABLE = "results.md"
+ACCURACY_PLOT = "accuracy_vs_tokens.png"
+PASS_AT_K_PLOT = "pass_at_k.png"
+
+
+@dataclass
+class Report:
+    """The files a report wrote and the summary they show."""
+
+    out_dir: Path
+    summary: list[SummaryRow]
+    table: str
+    files: list[Path]
+
+
+def markdown_table(summary: list[SummaryRow], title: str = "") -> str:
+    """Accuracy and mean compute per (strategy, budget) as a markdown table."""
+    head = ("| strategy | budget | tasks | accuracy | correct | completion tokens | prompt tokens "
+            "| LLM calls | sandbox runs | wall s | errors |")  # fmt: skip
+    lines = [f"### {title}\n" if title else "", head, "|" + "---|" * 11]
+    for r in summary:
+        lines.append(
+            f"| {r.strategy} | {r.budget} | {r.tasks} | {100 * r.accuracy:.1f}% | {r.correct} "
+            f"| {r.completion_tokens:.0f} | {r.prompt_tokens:.0f} | {r.llm_calls:.1f} "
+            f"| {r.sandbox_runs:.1f} | {r.wall_s:.1f} | {r.errors} |"
+        )
+    return "\n".join(line for line in lines if line) + "\n"
+
+
+def _by_strategy(summary: list[SummaryRow]) -> dict[str, list[SummaryRow]]:
+    out: dict[str, list[SummaryRow]] = {}
+    for row in summary:
+        out.setdefault(row.strategy, []).append(row)
+    return out
+
+
+def plot_accuracy_vs_tokens(summary: list[SummaryRow], path: Path, title: str) -> Path:
+    """Accuracy against mean generated tokens per task, one line per strategy, log x axis."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for strategy, rows in _by_strategy(summary).items():
+        if strategy == "pass_at_k":
+            continue  # an oracle, not a strategy; it has its own plot
+        xs = [max(r.completion_tokens, 1.0) for r in rows]
+        ax.plot(xs, [100 * r.accuracy for r in rows], marker="o", label=strategy)
+    ax.set_xscale("log")
+    ax.set_xlabel("generated tokens per task (mean, log scale)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_pass_at_k(summary: list[SummaryRow], path: Path, title: str) -> Path | None:
+    """pass@k (unbiased) and the selection@k of pool strategies against k."""
+    pooled = {s: rows for s, rows in _by_strategy(summary).items()
+              if s in ("pass_at_k", "best_of_n", "self_consistency")}  # fmt: skip
+    if not pooled:
+        return None
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for strategy, rows in pooled.items():
+        label = "pass@k" if strategy == "pass_at_k" else f"{strategy}@k"
+        ax.plot([r.budget for r in rows], [100 * r.accuracy for r in rows], marker="o", label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("k (samples)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _title(out_dir: Path, rows: list[CellResult]) -> str:
+    manifest = read_manifest(out_dir) or {}
+    scenario = manifest.get("scenario") or (rows[0].scenario if rows else "")
+    model = manifest.get("model") or ""
+    tasks = len({r.task_id for r in rows})
+    return f"{scenario}, {tasks} tasks" + (f", model {model}" if model else "")
+
+
+def build_report(out_dir: str | Path) -> Report:
+    """Write summary.csv, results.md and the plots of a bench directory from results.jsonl."""
+    out = Path(out_dir)
+    rows = load_results(out)
+    summary = summarize(rows)
+    title = _title(out, rows)
+    table = markdown_table(summary, title)
+    (out / TABLE).write_text(table, encoding="utf-8")
+    files = [write_summary_csv(summary, out / SUMMARY), out / TABLE,
+             plot_accuracy_vs_tokens(summary, out / ACCURACY_PLOT, title)]  # fmt: skip
+    extra = plot_pass_at_k(summary, out / PASS_AT_K_PLOT, title)
+    if extra is not None:
+        files.append(extra)
+    return Report(out, summary, table, files)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One (strategy, budget) in two benches; None where a bench lacks it."""
+
+    strategy: str
+    budget: int
+    accuracy_a: float | None
+    accuracy_b: float | None
+    tokens_a: float | None
+    tokens_b: float | None
+    flipped: int  # tasks whose realized outcome differs (among tasks both ran)
+
+    @property
+    def delta(self) -> float | None:
+        if self.accuracy_a is None or self.accuracy_b is None:
+            return None
+        return self.accuracy_b - self.accuracy_a
+
+
+def compare(dir_a: str | Path, dir_b: str | Path) -> list[Difference]:
+    """Accuracy and tokens per (strategy, budget) in bench A against bench B."""
+    rows_a, rows_b = load_results(dir_a), load_results(dir_b)
+    sa = {(r.strategy, r.budget): r for r in summarize(rows_a)}
+    sb = {(r.strategy, r.budget): r for r in summarize(rows_b)}
+    cells_a = {r.key: r.correct for r in rows_a}
+    cells_b = {r.key: r.correct for r in rows_b}
+    out = []
+    for key in sorted(set(sa) | set(sb)):
+        a, b = sa.get(key), sb.get(key)
+        flipped = sum(
+            1
+            for k, v in cells_a.items()
+            if (k[1], k[2]) == key and k in cells_b and cells_b[k] != v
+        )
+        out.append(Difference(
+            strategy=key[0], budget=key[1],
+            accuracy_a=a.accuracy if a else None, accuracy_b=b.accuracy if b else None,
+            tokens_a=a.completion_tokens if a else None, tokens_b=b.completion_tokens if b else None,
+            flipped=flipped,
+        ))  # fmt: skip
+    return out
+
+
+def compare_table(diffs: list[Difference], name_a: str, name_b: str) -> str:
+    """The comparison as a markdown table (B minus A)."""
+
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{100 * v:.1f}%"
+
+    def num(v: float | None) -> str:
+        return "-" if v is None else f"{v:.0f}"
+
+    lines = [f"| strategy | budget | accuracy {name_a} | accuracy {name_b} | delta (pts) "
+             f"| tokens {name_a} | tokens {name_b} | tasks flipped |", "|" + "---|" * 8]  # fmt: skip
+    for d in diffs:
+        delta = "-" if d.delta is None else f"{100 * d.delta:+.1f}"
+        lines.append(
+            f"| {d.strategy} | {d.budget} | {pct(d.accuracy_a)} | {pct(d.accuracy_b)} "
+            f"| {delta} | {num(d.tokens_a)} | {num(d.tokens_b)} | {d.flipped} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,97 @@
+"""`ponder repair` and `ponder bench-repair` through the CLI, with the scripted model."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+import ponder.llm
+from ponder.cli import app
+from ponder.errors import ConfigError
+from ponder.repair import testing
+from tests.repair.conftest import SCENARIOS
+from tests.repair.scripted import RepairScript, scripted_client
+from tests.repair.test_repair_e2e import FIX_PAGER
+
+cli = CliRunner()
+
+
+@pytest.fixture
+def scripted(monkeypatch):
+    script = RepairScript([FIX_PAGER])
+    monkeypatch.setattr(ponder.llm, "open_model", lambda spec, **kw: scripted_client(script))
+    monkeypatch.setitem(
+        testing.RUNNERS,
+        "subprocess",
+        lambda budget=None, **kw: testing.SubprocessRunner(budget=budget, python=sys.executable),
+    )
+    return script
+
+
+def test_repair_scenario_writes_run_dir_and_prints_patch(scripted, tmp_path):
+    out = tmp_path / "run"
+    result = cli.invoke(
+        app,
+        [
+            "repair",
+            str(SCENARIOS / "offbyone_pagination"),
+            "--strategy",
+            "single",
+            "--runner",
+            "subprocess",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "+    end = start + per_page" in result.output
+    assert {"patch.diff", "result.json", "tree.json", "report.md", "events.jsonl"} <= {
+        p.name for p in out.iterdir()
+    }
+
+
+def test_repair_repo_dir_needs_a_test_command(scripted, tmp_path):
+    result = cli.invoke(app, ["repair", str(tmp_path), "--problem", "it breaks"])
+    assert isinstance(result.exception, ConfigError)
+    assert "--test-cmd" in result.exception.message
+
+
+def test_repair_swe_bench_instance_needs_a_checkout(scripted, tmp_path):
+    record = {
+        "instance_id": "o__r-1",
+        "repo": "o/r",
+        "base_commit": "abc",
+        "problem_statement": "p",
+        "FAIL_TO_PASS": "[]",
+        "PASS_TO_PASS": "[]",
+        "patch": "",
+        "test_patch": "",
+    }
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    result = cli.invoke(app, ["repair", str(path)])
+    assert isinstance(result.exception, ConfigError)
+    assert "--repo-dir" in result.exception.fix and "github.com/o/r" in result.exception.fix
+
+
+def test_bench_repair_prints_rows(scripted):
+    result = cli.invoke(
+        app,
+        [
+            "bench-repair",
+            "--only",
+            "offbyone_pagination",
+            "--strategies",
+            "single",
+            "--runner",
+            "subprocess",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout[result.stdout.index("{") :])
+    assert data["rows"][0]["scenario"] == "offbyone_pagination" and data["rows"][0]["resolved"]
+    assert data["summary"][0]["solved"] == 1
