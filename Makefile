@@ -6,6 +6,8 @@ PIP := $(VENV)/bin/pip
 PONDER := $(VENV)/bin/ponder
 # llama-cpp-python compiles from source; use both cores.
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+# Offline by default: the plain build would ask a registry first. Online users: SANDBOX_BUILD_FLAGS=
+SANDBOX_BUILD_FLAGS ?= --offline
 
 .PHONY: install system-deps image demo test test-fast lint bench clean
 
@@ -21,7 +23,7 @@ system-deps: ## Docker engine (+debootstrap) and Chromium; starts dockerd
 	./scripts/system-deps.sh
 
 image: install system-deps ## build the sandbox image (offline fallback when no registry)
-	$(PONDER) sandbox build
+	$(PONDER) sandbox build $(SANDBOX_BUILD_FLAGS)
 
 demo: image ## install everything, then solve a few real tasks with the embedded model
 	$(PONDER) doctor

@@ -66,45 +66,40 @@ def responder(messages: list[Message], params: SamplingParams) -> list[str]:
 
 async def one_run(
     out: Path, k: int, durability: str, grain: str, target: int, seed: int
-) -> list[tuple[int, float, float]]:
-    """(tree size at start, overhead s, of which Ponder's phase work s) per MCTS iteration."""
+) -> list[tuple[int, float, float, float]]:
+    """Per MCTS iteration: (tree size at start, wall s, process CPU s, Ponder phase s), model time out."""
     task = TaskRecord(
         kind="code", id="bench", entry_point="f", prompt="def f(x):\n    '''Return x.'''\n"
     ).to_task()
-    iterations = target // (2 * k) + 5
     config = RunConfig(
         strategy="mcts",
         model="scripted",
         sandbox="none",
         verifiers=["bench-instant"],
-        search={"k": k, "max_depth": 12, "max_iterations": iterations, "rethink": False},
+        search={"k": k, "max_depth": 12, "max_iterations": target // (2 * k) + 5, "rethink": False},
         budget={"tokens": None},
         durability=durability,
         seed=seed,
         checkpoint_every=grain,
     )
-    marks: list[tuple[float, int, float, float]] = []  # (clock, nodes, llm s, phase ms) per select
-    phase_ms = [0.0]  # Ponder's own phase work so far (model time included, removed below)
+    marks: list[tuple[float, float, int, float, float]] = []  # wall, cpu, nodes, llm s, phase s
+    phase_s = [0.0]  # time inside the strategy's phases so far (model time included)
 
     def on_event(event: dict) -> None:
         if event.get("event") != "phase":
             return
-        phase_ms[0] += event.get("phase_ms") or 0.0
+        phase_s[0] += (event.get("phase_ms") or 0.0) / 1000
         if event.get("phase") == "select":
+            llm = event["spent"].get("llm_seconds", 0.0)
             marks.append(
-                (
-                    time.perf_counter(),
-                    event["nodes"],
-                    event["spent"].get("llm_seconds", 0.0),
-                    phase_ms[0],
-                )
+                (time.perf_counter(), time.process_time(), event["nodes"], llm, phase_s[0])
             )
 
     model = ModelClient(ScriptedLLM(responder, name="bench"))
     await solve_task(task, config, model=model, sandbox=None, out_dir=out, on_event=on_event)
     return [
-        (n0, (t1 - t0) - (l1 - l0), (p1 - p0) / 1000 - (l1 - l0))
-        for (t0, n0, l0, p0), (t1, _, l1, p1) in zip(marks, marks[1:], strict=False)
+        (n0, (w1 - w0) - (l1 - l0), (c1 - c0) - (l1 - l0), (p1 - p0) - (l1 - l0))
+        for (w0, c0, n0, l0, p0), (w1, c1, _, l1, p1) in zip(marks, marks[1:], strict=False)
     ]
 
 
@@ -112,8 +107,8 @@ class _Counter(TypedDict):
     i: int
 
 
-async def langgraph_floor(durability: str, grain: str, steps: int = 400) -> float:
-    """ms per step of a bare two-node LangGraph loop with the same checkpointer: the floor."""
+async def langgraph_floor(durability: str, grain: str, steps: int = 400) -> tuple[float, float]:
+    """(wall ms, CPU ms) per step of a bare one-node LangGraph loop with the same checkpointer."""
 
     async def tick(s: _Counter) -> dict:
         return {"i": s["i"] + 1}
@@ -128,16 +123,15 @@ async def langgraph_floor(durability: str, grain: str, steps: int = 400) -> floa
     with tempfile.TemporaryDirectory() as tmp:
         saver = InlineSqliteSaver.open(Path(tmp) / "c.sqlite", grain)
         graph = g.compile(checkpointer=saver)
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
+        config = {"configurable": {"thread_id": "t"}}
         async for _ in graph.astream(
-            {"i": 0},
-            {"configurable": {"thread_id": "t"}},
-            stream_mode="updates",
-            durability=durability,
+            {"i": 0}, config, stream_mode="updates", durability=durability
         ):
             pass
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         saver.close()
-    return (time.perf_counter() - start) * 1000 / steps
+    return wall * 1000 / steps, cpu * 1000 / steps
 
 
 def _bin(size: int) -> int | None:
@@ -145,6 +139,24 @@ def _bin(size: int) -> int | None:
         if 0.5 * target <= size <= 1.5 * target:
             return target
     return None
+
+
+async def measure(mode: str, k: int, repeats: int) -> list[tuple]:
+    """Table rows for one checkpoint grain/durability mode."""
+    grain, durability = mode.split("/")
+    floor_wall, floor_cpu = await langgraph_floor(durability, grain)
+    samples: dict[int, list[tuple[float, float, float]]] = {s: [] for s in SIZES}
+    for rep in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            target = int(max(SIZES) * 1.3)
+            for size, *times in await one_run(Path(tmp) / "run", k, durability, grain, target, rep):
+                if (size_bin := _bin(size)) is not None:
+                    samples[size_bin].append(tuple(1000 * t for t in times))
+    rows = []
+    for size in SIZES:
+        wall, cpu, own = (statistics.median(col) for col in zip(*samples[size], strict=True))
+        rows.append((mode, size, len(samples[size]), wall, cpu, own, 5 * floor_wall, 5 * floor_cpu))
+    return rows
 
 
 async def main() -> None:
@@ -158,48 +170,24 @@ async def main() -> None:
         help="checkpoint grain/durability pairs",
     )
     args = parser.parse_args()
-    rows = []
-    floors = {}
-    for mode in args.modes:
-        grain, durability = mode.split("/")
-        floors[mode] = await langgraph_floor(durability, "phase")
-        samples: dict[int, list[tuple[float, float]]] = {s: [] for s in SIZES}
-        for rep in range(args.repeats):
-            with tempfile.TemporaryDirectory() as tmp:
-                for size, total, own in await one_run(
-                    Path(tmp) / "run", args.k, durability, grain, int(max(SIZES) * 1.3), seed=rep
-                ):
-                    target = _bin(size)
-                    if target is not None:
-                        samples[target].append((total * 1000, own * 1000))
-        for size in SIZES:
-            totals = [t for t, _ in samples[size]]
-            owns = [o for _, o in samples[size]]
-            rows.append(
-                (
-                    mode,
-                    size,
-                    len(totals),
-                    statistics.median(totals),
-                    statistics.quantiles(totals, n=10)[-1] if len(totals) >= 10 else max(totals),
-                    statistics.median(owns),
-                )
-            )
-    load = os.getloadavg()[0]
+    rows = [row for mode in args.modes for row in await measure(mode, args.k, args.repeats)]
     print(
         f"MCTS k={args.k}, instant model and verifier, SQLite checkpointer in the run dir; "
-        f"{args.repeats} runs; load average {load:.1f} on {os.cpu_count()} cores.\n"
-        "One expansion = 5 graph steps (select, expand, execute, score, backpropagate). "
-        "Floor = 5 x a bare LangGraph step checkpointed after every step with the same durability.\n"
+        f"{args.repeats} runs; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.\n"
+        "One expansion = 5 graph steps (select, expand, execute, score, backpropagate); medians, "
+        "model time removed. wall = elapsed; CPU = this process's CPU time (robust to a busy "
+        "machine); Ponder phases = wall time inside the strategy's phases; last column: 5 steps "
+        "of a bare one-node LangGraph loop with the same checkpointer.\n"
     )
     print(
-        "| checkpoint grain/durability | tree size | expansions | median ms | p90 ms "
-        "| Ponder phases ms (median) | 5 bare LangGraph steps ms |"
+        "| checkpoint grain/durability | tree size | expansions | wall ms | CPU ms "
+        "| Ponder phases ms | bare LangGraph x5: wall / CPU ms |"
     )
     print("|---|---|---|---|---|---|---|")
-    for mode, size, n, median, p90, own in rows:
+    for mode, size, n, wall, cpu, own, fwall, fcpu in rows:
         print(
-            f"| {mode} | ~{size} | {n} | {median:.2f} | {p90:.2f} | {own:.2f} | {5 * floors[mode]:.2f} |"
+            f"| {mode} | ~{size} | {n} | {wall:.2f} | {cpu:.2f} | {own:.2f} "
+            f"| {fwall:.2f} / {fcpu:.2f} |"
         )
 
 

@@ -1,10 +1,13 @@
-"""SamplePool: grade one pool of samples after the search and derive every smaller budget from it."""
+"""SamplePool: grade one pool of samples after the search, store it, derive every smaller budget."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from ponder.benchmark.executor import PoolDraw
+from ponder.benchmark.results import append_line
 from ponder.benchmark.stats import (
     PoolSample,
     best_by_score,
@@ -13,10 +16,13 @@ from ponder.benchmark.stats import (
     realized_correct,
     resampled,
 )
+from ponder.budget import Spend
 from ponder.sandbox.base import Sandbox
 from ponder.scenarios.base import Scenario
 from ponder.task import Task
 from ponder.verifiers.answers import same_answer
+
+POOLS = "pools.jsonl"  # one graded pool per line, so a resumed or extended bench reuses it
 
 
 @dataclass(frozen=True)
@@ -123,3 +129,35 @@ def derive(
             sandbox_runs=_share(draw.spent.sandbox_runs, k, n), wall_s=draw.wall_s * k / n,
         ))  # fmt: skip
     return out
+
+
+def load_pools(out_dir: Path) -> dict[str, tuple[list[PoolSample], PoolDraw]]:
+    """Graded pools by task id (the largest stored one per task)."""
+    path = out_dir / POOLS
+    pools: dict[str, tuple[list[PoolSample], PoolDraw]] = {}
+    if not path.is_file():
+        return pools
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # torn by a kill
+        samples = [PoolSample(**s) for s in rec["samples"]]
+        draw = PoolDraw(
+            draws=[], spent=Spend(**rec["spent"]), wall_s=rec["wall_s"], run_dir=rec.get("run_dir")
+        )
+        if rec["task_id"] not in pools or len(samples) > len(pools[rec["task_id"]][0]):
+            pools[rec["task_id"]] = (samples, draw)
+    return pools
+
+
+def save_pool(out_dir: Path, task_id: str, samples: list[PoolSample], draw: PoolDraw) -> None:
+    rec = {
+        "task_id": task_id,
+        "samples": [asdict(s) for s in samples],
+        "spent": asdict(draw.spent),
+        "wall_s": draw.wall_s,
+        "run_dir": draw.run_dir,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    append_line(out_dir / POOLS, json.dumps(rec))

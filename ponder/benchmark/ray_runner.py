@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ponder.benchmark.config import BenchConfig
+from ponder.benchmark.pool import POOLS
 from ponder.benchmark.results import CellResult, ResultsStore
 from ponder.benchmark.runner import (
-    POOLS,
     BenchRun,
     OnCell,
     TaskBench,
@@ -129,7 +129,7 @@ def run_ray(
 ) -> BenchRun:
     """Run the bench's unfinished cells on the Ray cluster at `config.ray` (or the one already
     initialized in this process), appending rows to DIR/results.jsonl as tasks finish."""
-    from ponder.benchmark.results import _append_line
+    from ponder.benchmark.results import append_line
     from ponder.scenarios import get_scenario
 
     ray = _ray()
@@ -162,7 +162,7 @@ def run_ray(
             pending.pop(ref)
             rows, new_pools = ray.get(ref)
             for line in new_pools:
-                _append_line(out / POOLS, line)
+                append_line(out / POOLS, line)
             for line in rows:
                 row = CellResult.model_validate_json(line)
                 store.append(row)

@@ -63,7 +63,8 @@ def plot_accuracy_vs_tokens(summary: list[SummaryRow], path: Path, title: str) -
         if strategy == "pass_at_k":
             continue  # an oracle, not a strategy; it has its own plot
         xs = [max(r.completion_tokens, 1.0) for r in rows]
-        ax.plot(xs, [100 * r.accuracy for r in rows], marker="o", label=strategy)
+        style = {"marker": "*", "markersize": 14, "zorder": 5} if strategy == "greedy" else {}
+        ax.plot(xs, [100 * r.accuracy for r in rows], **({"marker": "o"} | style), label=strategy)
     ax.set_xscale("log")
     ax.set_xlabel("generated tokens per task (mean, log scale)")
     ax.set_ylabel("accuracy (%)")

@@ -57,7 +57,7 @@ class CellResult(BaseModel):
         return (self.task_id, self.strategy, self.budget)
 
 
-def _append_line(path: Path, text: str) -> None:
+def append_line(path: Path, text: str) -> None:
     """Append one line; a torn last line (a killed writer) is first ended with a newline."""
     with path.open("a+b") as fh:
         fh.seek(0, os.SEEK_END)
@@ -79,7 +79,7 @@ class ResultsStore:
 
     def append(self, row: CellResult) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        _append_line(self.path, row.model_dump_json())
+        append_line(self.path, row.model_dump_json())
 
     def rows(self) -> list[CellResult]:
         """Every readable line, in order; a line torn by a kill is skipped."""
@@ -139,12 +139,14 @@ class SummaryRow:
 
 
 def summarize(rows: list[CellResult]) -> list[SummaryRow]:
-    """One SummaryRow per (strategy, budget), sorted by strategy then budget."""
+    """One SummaryRow per (strategy, budget): greedy first, then by strategy and budget."""
     groups: dict[tuple[str, int], list[CellResult]] = defaultdict(list)
     for row in rows:
         groups[(row.strategy, row.budget)].append(row)
     out = []
-    for (strategy, budget), cells in sorted(groups.items()):
+    for (strategy, budget), cells in sorted(
+        groups.items(), key=lambda g: (g[0][0] != "greedy", g[0])
+    ):
         n = len(cells)
 
         def mean(attr: str, cells: list[CellResult] = cells, n: int = n) -> float:

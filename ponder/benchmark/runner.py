@@ -6,23 +6,21 @@ import asyncio
 import json
 import platform
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import ponder
 from ponder.benchmark.config import MIN_UNIT_TOKENS, POOL_STRATEGIES, BenchConfig
 from ponder.benchmark.executor import CellExecutor, PoolDraw
-from ponder.benchmark.pool import derive, grade_pool
+from ponder.benchmark.pool import derive, grade_pool, load_pools, save_pool
 from ponder.benchmark.results import MANIFEST, CellKey, CellResult, ResultsStore
 from ponder.benchmark.stats import PoolSample
-from ponder.budget import Spend
 from ponder.errors import ConfigError, PonderError
 from ponder.scenarios.base import Scenario
 from ponder.task import Task
 
 GREEDY = "greedy"
-POOLS = "pools.jsonl"
 OnCell = Callable[[CellResult], None]
 
 
@@ -179,6 +177,8 @@ class TaskBench:
         if greedy is None or greedy.error is not None:
             greedy = await self._cell(task, GREEDY, 1, None)
             emit(greedy)
+        if greedy.error is not None:
+            return  # no budget unit: the task's other cells wait for a resume
         unit = max(MIN_UNIT_TOKENS, greedy.completion_tokens)
         todo = [c for c in task_cells(self.config)[1:] if (task.id, *c) not in done]
         pooled = [c for c in todo if self.config.pool and c[0] in POOL_STRATEGIES]
@@ -212,40 +212,6 @@ class TaskBench:
             return
         for row in self._pool_rows(task, samples, draw, wanted):
             emit(row)
-
-
-def load_pools(out_dir: Path) -> dict[str, tuple[list[PoolSample], PoolDraw]]:
-    """Graded pools by task id (the largest stored one per task)."""
-    path = out_dir / POOLS
-    pools: dict[str, tuple[list[PoolSample], PoolDraw]] = {}
-    if not path.is_file():
-        return pools
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # torn by a kill
-        samples = [PoolSample(**s) for s in rec["samples"]]
-        draw = PoolDraw(
-            draws=[], spent=Spend(**rec["spent"]), wall_s=rec["wall_s"], run_dir=rec.get("run_dir")
-        )
-        if rec["task_id"] not in pools or len(samples) > len(pools[rec["task_id"]][0]):
-            pools[rec["task_id"]] = (samples, draw)
-    return pools
-
-
-def save_pool(out_dir: Path, task_id: str, samples: list[PoolSample], draw: PoolDraw) -> None:
-    from ponder.benchmark.results import _append_line
-
-    rec = {
-        "task_id": task_id,
-        "samples": [asdict(s) for s in samples],
-        "spent": asdict(draw.spent),
-        "wall_s": draw.wall_s,
-        "run_dir": draw.run_dir,
-    }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _append_line(out_dir / POOLS, json.dumps(rec))
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -16,11 +17,24 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from typer.core import TyperGroup
 
 from ponder.cli.app import app
 
+
+class _RunByDefault(TyperGroup):
+    """`ponder bench SCENARIO ...` means `ponder bench run SCENARIO ...`."""
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
 bench_app = typer.Typer(
-    help="Inference-time scaling studies: accuracy against compute, strategy by strategy.",
+    cls=_RunByDefault,
+    help="Inference-time scaling studies: accuracy against compute, strategy by strategy. "
+    "`ponder bench SCENARIO ...` is short for `ponder bench run SCENARIO ...`.",
     no_args_is_help=True,
 )
 app.add_typer(bench_app, name="bench")
@@ -134,6 +148,7 @@ def run(
         sandbox=sandbox, concurrency=concurrency, source=source, pool=pool, ray=ray,
     )  # fmt: skip
     progress = _Progress()
+    started = time.monotonic()
     with progress.bar:
         if cfg.ray:
             from ponder.benchmark.ray_runner import run_ray
@@ -145,10 +160,11 @@ def run(
             result = asyncio.run(
                 run_local(cfg, out, on_start=progress.start, on_cell=progress.cell)
             )
+    elapsed = time.monotonic() - started
     report = build_report(out)
     typer.echo(report.table)
     typer.echo(
-        f"{result.tasks} tasks, {result.cells} cells ({result.skipped} resumed, "
+        f"{elapsed / 60:.1f} min; {result.tasks} tasks, {result.cells} cells ({result.skipped} resumed, "
         f"{len(result.written)} run now); files: " + ", ".join(str(f) for f in report.files)
     )
 

@@ -127,9 +127,9 @@ def eval_cmd(
     if majority:
         verifiers["majority"] = get_verifier("majority")
     if prm is not None:
-        verifiers["prm"] = PRMVerifier(backend="hf", path=str(prm))
+        verifiers["prm"] = PRMVerifier(prm=f"hf:{prm}")
     if prm_url is not None:
-        verifiers["prm-http"] = PRMVerifier(backend="http", url=prm_url)
+        verifiers["prm-http"] = PRMVerifier(prm=prm_url)
     if judge is not None:
         opts = (
             {"logits_all": True, "n_ctx": 2048}

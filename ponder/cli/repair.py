@@ -266,3 +266,13 @@ def _runner_quiet(name: str):
     from ponder.repair.testing import make_runner
 
     return make_runner(name)
+
+
+def _register_under_bench() -> None:
+    """`ponder bench repair` (the issue's name) runs the same command as `ponder bench-repair`."""
+    from ponder.cli.bench import bench_app
+
+    bench_app.command("repair")(bench_repair_command)
+
+
+_register_under_bench()

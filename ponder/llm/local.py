@@ -35,7 +35,7 @@ def check_gguf(path: Path) -> Path:
     return path
 
 
-def _import_llama() -> Any:
+def import_llama() -> Any:
     try:
         from llama_cpp import Llama
     except ImportError as exc:
@@ -85,7 +85,7 @@ class LlamaCppChat(LLM):
         # loaded 2-core box), so prompt and generation use the same, physical-core count.
         threads = n_threads or max(1, (os.cpu_count() or 2) // 2)
         self._llama_opts = {"n_threads": threads, "n_threads_batch": threads} | llama_opts
-        self._Llama = _import_llama()
+        self._Llama = import_llama()
         self._llama: Any = None
         self._lock = threading.Lock()
 

@@ -40,8 +40,9 @@ def _require(arg: str, spec: str, form: str) -> str:
 
 def _local(arg: str, spec: str, opts: dict[str, Any]) -> LLM:
     from ponder.llm.embedded import ensure_embedded_model
-    from ponder.llm.local import LlamaCppChat
+    from ponder.llm.local import LlamaCppChat, import_llama
 
+    import_llama()  # fail on a missing llama-cpp-python before assembling 491 MB
     path = Path(arg) if arg else ensure_embedded_model()
     return LlamaCppChat(path, name=spec, **opts)
 

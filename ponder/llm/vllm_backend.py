@@ -93,8 +93,16 @@ class VLLMChat(LLM):
         )
 
     async def aclose(self) -> None:
+        await asyncio.to_thread(self._close_blocking)
+
+    def _close_blocking(self) -> None:
         with self._lock:
-            self._engine = None
+            engine, self._engine = self._engine, None
+        # Stop the engine-core processes now rather than at interpreter exit (vLLM v1 layout;
+        # older versions have no such handle and clean up when garbage-collected).
+        core = getattr(getattr(engine, "llm_engine", None), "engine_core", None)
+        if core is not None and hasattr(core, "shutdown"):
+            core.shutdown()
 
 
 def _logprobs(token_ids: Any, steps: Any) -> list[TokenLogprob] | None:

@@ -167,7 +167,12 @@ def train_prm(
 
     (x, y), (xv, yv) = stack(False), stack(True)
     start = time.monotonic()
-    head, best_epoch, val_loss = fit_head(x, y, xv, yv, config)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a small head: threads only add synchronisation (and fight others)
+    try:
+        head, best_epoch, val_loss = fit_head(x, y, xv, yv, config)
+    finally:
+        torch.set_num_threads(threads)
     train_s = time.monotonic() - start
     step_auc = outcome_auc = None
     val_recs = [(f, r) for f, r, v in zip(feats, records, val_mask, strict=True) if v]

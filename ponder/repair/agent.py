@@ -175,6 +175,11 @@ class RepairAgent:
                 raise EditRejected("the edit changes nothing; REPLACE must differ from SEARCH")
         except EditRejected as exc:
             return Proposal(raw=text, error=exc.reason)
+        except (ValueError, IndexError, KeyError, RecursionError) as exc:
+            # Model output must never crash the search: an unexpected shape is a rejection.
+            return Proposal(
+                raw=text, error=f"could not apply the edit ({type(exc).__name__}: {exc})"
+            )
         return Proposal(raw=text, patch=patch, changed=sorted(changes))
 
     async def review(

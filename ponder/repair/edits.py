@@ -107,14 +107,9 @@ def parse_search_replace(text: str) -> list[SearchReplace]:
     while i < len(lines):
         line = lines[i]
         if _SEARCH.match(line):
-            if path is None:
-                raise EditRejected(
-                    f"edit block {len(edits) + 1} has no file path: put the file's path on "
-                    "the line just before <<<<<<< SEARCH"
-                )
             search, i = _collect(lines, i + 1, _DIVIDER, "=======", len(edits) + 1)
             replace, i = _collect(lines, i + 1, _REPLACE, ">>>>>>> REPLACE", len(edits) + 1)
-            edits.append(SearchReplace(path, search, replace))
+            edits.append(SearchReplace(path or "", search, replace))  # "": found by content
         elif _DIVIDER.match(line) or _REPLACE.match(line):
             raise EditRejected(
                 f"found {line.strip()!r} without a matching <<<<<<< SEARCH line before it"
@@ -230,7 +225,11 @@ def apply_edits(source: FileSource, edits: list[Edit]) -> dict[str, str | None]:
         if isinstance(edit, DefinitionReplace):
             changes.update(_apply_definitions(edit, current, source, number))
             continue
-        rel = resolve_path(source, edit.path)
+        rel = (
+            resolve_path(source, edit.path)
+            if edit.path
+            else _file_holding(source, edit, current, number)
+        )
         text = current(rel)
         if text is None:
             if edit.search.strip():
@@ -242,6 +241,21 @@ def apply_edits(source: FileSource, edits: list[Edit]) -> dict[str, str | None]:
             continue
         changes[rel] = replace_once(text, edit.search, edit.replace, rel, number)
     return changes
+
+
+def _file_holding(source: FileSource, edit: SearchReplace, current, number: int) -> str:
+    """The one file whose text holds the SEARCH part, for a block written without a path."""
+    search, _ = _strip_line_numbers(edit.search, edit.replace)
+    if not search.strip():
+        raise EditRejected(f"edit {number} has no file path and an empty SEARCH part")
+    holders = [f for f in source.files() if search in (current(f) or "")]
+    if len(holders) == 1:
+        return holders[0]
+    where = f"it is in {', '.join(holders[:4])}" if holders else "no file holds the SEARCH text"
+    raise EditRejected(
+        f"edit {number} has no file path and {where}: put the file's path on the line "
+        "just before <<<<<<< SEARCH"
+    )
 
 
 def replace_once(text: str, search: str, replace: str, rel: str, number: int = 1) -> str:

@@ -1,7 +1,7 @@
 """One repair run end to end: search over patches, grade, and write the run directory.
 
 RUN_DIR holds patch.diff (git-style, applies with `git apply` or `patch -p1`), result.json,
-tree.json (a `ThoughtTree`), events.jsonl and report.md. The original repository is never
+tree.json (a `ThoughtTree`), events.jsonl, report.md and report.html (the tree view). The original repository is never
 written to unless `apply=True`.
 """
 
@@ -22,6 +22,7 @@ from ponder.repair.search import RepairContext, make_strategy
 from ponder.repair.task import RepairTask
 from ponder.repair.testing import CachingRunner, run_and_score
 from ponder.repair.workspace import PatchedView, RepoSnapshot, write_changes
+from ponder.report.tree_view import write_run_report
 
 
 class RepairResult(BaseModel):
@@ -151,6 +152,7 @@ def write_run_dir(out: Path, task: RepairTask, result: RepairResult, ctx: Repair
         for event in ctx.events:
             fh.write(json.dumps(event, default=str) + "\n")
     (out / "report.md").write_text(render_report(task, result), encoding="utf-8")
+    write_run_report(out)  # report.html: the tree view `ponder tree show` writes
     return out
 
 

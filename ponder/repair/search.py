@@ -103,7 +103,9 @@ class RepairContext:
         node = self.node(node_id)
         if node.kind == "root":
             return None
-        return Attempt(patch=self.patch_of(node_id), feedback=node.feedback, critique=node.critique)
+        report = self.report_of(node_id)
+        feedback = report.headline() if report else node.feedback
+        return Attempt(patch=self.patch_of(node_id), feedback=feedback, critique=node.critique)
 
     def tests_text(self, node_id: str) -> str:
         report = self.report_of(node_id)
@@ -177,7 +179,12 @@ class RepairContext:
             tools = RepoTools(self.snapshot, self.patch_of(node_id))
             report = await tools.run_tests(self.spec, self.runner)
             self._record_tests(node_id, report)
-            if review and not report.resolved and not self.budget.exhausted():
+            twin = node.meta.get("duplicate_of")
+            if twin and "reviewer" in self.node(twin).verdicts:
+                # The same patch was reviewed already: reuse its critique.
+                self.tree.add_verdict(node_id, "reviewer", self.node(twin).verdicts["reviewer"])
+                self.tree.update(node_id, critique=self.node(twin).critique)
+            elif review and not report.resolved and not self.budget.exhausted():
                 critique = await self.agent.review(
                     self.spec,
                     self.patch_of(node_id),

@@ -244,6 +244,8 @@ _OUTCOME = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED)\s+(\S+?)(?:\s
 class TestReport:
     """Per-test outcomes of one run, scored against FAIL_TO_PASS / PASS_TO_PASS."""
 
+    __test__ = False  # not a pytest test class
+
     status: str
     exit_code: int | None
     passed: list[str] = field(default_factory=list)
@@ -273,6 +275,17 @@ class TestReport:
             fixed = 1.0 if self.exit_code == 0 else (len(self.passed) / ran if ran else 0.0)
         kept = 1.0 - (len(self.p2p_broken) / self.p2p_total if self.p2p_total else 0.0)
         return round(fixed * kept, 4)
+
+    def headline(self) -> str:
+        """One or two lines: resolved, or which required tests still fail or broke."""
+        lines = ["All required tests pass."] if self.resolved else []
+        if self.f2p_failed:
+            lines.append("Still failing: " + ", ".join(self.f2p_failed))
+        if self.p2p_broken:
+            lines.append("Broken by the change (passed before): " + ", ".join(self.p2p_broken))
+        if not lines:
+            lines.append(f"The test command failed (exit code {self.exit_code}).")
+        return "\n".join(lines)
 
     def summary(self) -> str:
         """A short text for prompts: which tests fail, and the failure output's tail."""

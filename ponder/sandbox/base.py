@@ -13,12 +13,12 @@ Status = Literal["ok", "error", "timeout", "oom", "output_limit", "sandbox_error
 class Limits(BaseModel):
     """Resource limits for one job."""
 
-    timeout_s: float = 10.0
-    cpu_s: int = 10
-    memory_mb: int = 512
-    output_bytes: int = 64_000
-    processes: int = 64
-    file_size_mb: int = 16
+    timeout_s: float = Field(10.0, gt=0)
+    cpu_s: int = Field(10, ge=1)
+    memory_mb: int = Field(512, ge=16)
+    output_bytes: int = Field(64_000, ge=1)
+    processes: int = Field(64, ge=1)
+    file_size_mb: int = Field(16, ge=1)
 
 
 class Job(BaseModel):
@@ -44,6 +44,7 @@ class ExecResult(BaseModel):
     stdout: str = ""
     stderr: str = ""
     duration_s: float = 0.0
+    cpu_s: float | None = None  # user + system CPU of the job's main process
     peak_memory_kb: int | None = None
     retried: bool = False
     note: str = ""

@@ -54,6 +54,7 @@ class BenchReport:
     docker_run_samples: int
     failures: int
     load_average: float  # host load (1 min) at the end: other work on the machine skews latency
+    job_cpu_ms: float  # median CPU of the forked job process itself: a load-independent floor
 
     @property
     def speedup(self) -> float:
@@ -65,14 +66,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _latencies(sandbox, job: Job, n: int) -> tuple[list[float], int]:
-    times, failures = [], 0
+async def _latencies(sandbox, job: Job, n: int) -> tuple[list[float], int, list[float]]:
+    """Host-observed latencies (ms), failures, and the job process's own CPU time (ms)."""
+    times, failures, cpu = [], 0, []
     for _ in range(n):
         start = time.perf_counter()
         result = await sandbox.run(job)
         times.append((time.perf_counter() - start) * 1000)
         failures += not result.ok
-    return times, failures
+        cpu.append((result.cpu_s or 0.0) * 1000)
+    return times, failures, cpu
 
 
 async def _throughput(sandbox, job: Job, n: int) -> tuple[float, int]:
@@ -110,9 +113,9 @@ async def run_bench(
     trivial, humaneval = Job(code=TRIVIAL), Job(code=HUMANEVAL_STYLE)
     async with open_sandbox("docker", pool_size=size, image=image) as sandbox:
         await _latencies(sandbox, trivial, 4 * size)  # warm-up
-        lat, fail1 = await _latencies(sandbox, trivial, jobs)
+        lat, fail1, cpu = await _latencies(sandbox, trivial, jobs)
         rate, fail2 = await _throughput(sandbox, trivial, jobs)
-        he, fail3 = await _latencies(sandbox, humaneval, max(jobs // 3, 10))
+        he, fail3, _ = await _latencies(sandbox, humaneval, max(jobs // 3, 10))
     baseline = await asyncio.to_thread(docker_run_baseline, image, baseline_samples)
     return BenchReport(
         jobs=jobs,
@@ -125,6 +128,7 @@ async def run_bench(
         docker_run_samples=baseline_samples,
         failures=fail1 + fail2 + fail3,
         load_average=os.getloadavg()[0],
+        job_cpu_ms=statistics.median(cpu),
     )
 
 
@@ -148,6 +152,7 @@ def markdown(report: BenchReport) -> str:
             "",
         ),
         ("speed-up of the warm pool over `docker run` (p50)", f"{report.speedup:.0f}x", ""),
+        ("CPU of the forked job process, trivial job p50", f"{report.job_cpu_ms:.2f} ms", ""),
         ("failed jobs", str(report.failures), "0"),
         (f"host load average (1 min; {os.cpu_count()} CPUs)", f"{report.load_average:.1f}", ""),
     ]

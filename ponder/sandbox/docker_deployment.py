@@ -45,7 +45,7 @@ class ContainerSpec:
     """Resources and hardening of one sandbox container."""
 
     image: str
-    memory_mb: int = 1024
+    memory_mb: int = 1536  # the container; a job's own Limits.memory_mb (RLIMIT_AS) is lower
     tmpfs_mb: int = 64
     shm_mb: int = 16
     pids_limit: int = 128

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
+from pathlib import PurePosixPath
 from typing import Any
 
 from ponder.errors import SandboxError
@@ -31,6 +32,13 @@ def run_request(job: Job, request_id: int, cwd: str | None = None) -> dict[str, 
             "Job has neither `code` nor `command`",
             fix="set Job(code=...) for Python source, or Job(files=..., command=[...])",
         )
+    for name in job.files:
+        parts = PurePosixPath(name).parts
+        if not parts or PurePosixPath(name).is_absolute() or ".." in parts:
+            raise SandboxError(
+                f"job file name {name!r} is not a relative path inside the work directory",
+                fix="use relative names such as 'main.py' or 'pkg/util.py'",
+            )
     message: dict[str, Any] = {
         "op": "run",
         "id": request_id,

@@ -15,11 +15,12 @@ import argparse
 import atexit
 import builtins
 import contextlib
+import fcntl
 import io
 import json
 import os
 import resource
-import selectors
+import select
 import shutil
 import signal
 import stat
@@ -53,6 +54,8 @@ PRELOAD = (
 HEADER = struct.Struct(">I")
 MAX_REQUEST = 256 * 1024 * 1024
 GRACE_AFTER_EXIT_S = 0.05
+POLL_S = 0.02  # while a job runs, its pipes are emptied this often (output cap)
+PIPE_SIZE = 1 << 20
 PR_SET_DUMPABLE = 4
 MB = 1024 * 1024
 
@@ -181,7 +184,8 @@ def run_python_here(source: str, path: str, workdir: str, env: dict[str, str]) -
     try:
         import threading
 
-        threading._shutdown()  # type: ignore[attr-defined]  # join non-daemon threads
+        if threading.active_count() > 1:
+            threading._shutdown()  # type: ignore[attr-defined]  # join non-daemon threads
         atexit._run_exitfuncs()
     except BaseException:  # noqa: BLE001
         pass
@@ -200,7 +204,7 @@ def exit_code_of(exc: SystemExit) -> int:
     return 1
 
 
-def child(request: dict, workdir: str, fds: tuple[int, int, int], libc: Any) -> None:
+def child(request: dict, workdir: str, fds: tuple[int, int, int]) -> None:
     """In the forked child: isolate, limit, then exec the command or run the Python code."""
     code = 127
     try:
@@ -210,8 +214,6 @@ def child(request: dict, workdir: str, fds: tuple[int, int, int], libc: Any) -> 
         os.closerange(3, 1 << 16)
         os.chdir(workdir)
         os.umask(0o022)
-        set_dumpable(libc, 1)
-        prefer_oom_kill()
         env = job_env(request, workdir)
         apply_limits(request["limits"])
         if request["mode"] == "exec":
@@ -228,13 +230,23 @@ def child(request: dict, workdir: str, fds: tuple[int, int, int], libc: Any) -> 
     os._exit(code)
 
 
-def prefer_oom_kill() -> None:
-    """Make the job, not the runner, the out-of-memory killer's first choice."""
-    try:
-        with open("/proc/self/oom_score_adj", "w") as handle:
-            handle.write("1000")
-    except OSError:
-        pass
+class OomScore:
+    """The runner's own oom_score_adj, raised around each fork so only the child keeps 1000.
+
+    The child inherits the value at fork: the job, not the runner, is the out-of-memory killer's
+    first choice. The file is opened once, before the runner becomes non-dumpable.
+    """
+
+    def __init__(self) -> None:
+        try:
+            self.fd: int | None = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+        except OSError:
+            self.fd = None
+
+    def set(self, value: int) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.pwrite(self.fd, str(value).encode(), 0)
 
 
 def stdin_fd(data: str) -> int:
@@ -290,77 +302,80 @@ def kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def supervise(pid: int, out_r: int, err_r: int, limits: dict) -> dict:
-    """Collect output until the child exits; enforce the wall timeout and output cap."""
+def read_available(captures: dict[int, Capture], open_fds: set[int]) -> None:
+    """Read whatever the pipes hold now (non-blocking); drop fds that reached EOF."""
+    for fd in list(open_fds):
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 20)
+            except BlockingIOError:
+                break
+            if not chunk:
+                open_fds.discard(fd)
+                break
+            captures[fd].add(chunk)
+
+
+def drain(captures: dict[int, Capture], open_fds: set[int], budget_s: float) -> None:
+    """Read until every pipe is at EOF or `budget_s` is spent (writers may linger)."""
+    end = time.monotonic() + budget_s
+    read_available(captures, open_fds)
+    while open_fds and (remaining := end - time.monotonic()) > 0:
+        select.select(list(open_fds), [], [], remaining)
+        read_available(captures, open_fds)
+
+
+def overflowed(captures: dict[int, Capture]) -> bool:
+    return any(capture.dropped for capture in captures.values())
+
+
+def supervise(pid: int, captures: dict[int, Capture], limits: dict) -> dict:
+    """Wait for the child with one wakeup at its exit; poll the pipes only for long jobs.
+
+    Pipes are enlarged (see `output_pipe`) so a child rarely blocks on output; while it runs,
+    the pipes are emptied every POLL_S to enforce the output cap.
+    """
     started = time.monotonic()
     deadline = started + float(limits["timeout_s"])
-    captures = {
-        out_r: Capture(int(limits["output_bytes"])),
-        err_r: Capture(int(limits["output_bytes"])),
-    }
-    sel = selectors.DefaultSelector()
-    for fd in (out_r, err_r):
-        os.set_blocking(fd, False)
-        sel.register(fd, selectors.EVENT_READ)
+    open_fds = set(captures)
     pidfd = os.pidfd_open(pid)
-    sel.register(pidfd, selectors.EVENT_READ)
-    reason, wait_status, usage, exited_at = None, None, None, None
-    while True:
-        now = time.monotonic()
-        if now >= deadline:
-            reason = "timeout"
-            break
-        pipes_open = len(sel.get_map()) - (0 if exited_at else 1)
-        if exited_at is not None and (pipes_open == 0 or now - exited_at > GRACE_AFTER_EXIT_S):
-            break
-        limit = deadline - now if exited_at is None else GRACE_AFTER_EXIT_S
-        for key, _ in sel.select(min(limit, deadline - now)):
-            if key.fd == pidfd:
+    reason, wait_status, usage = None, None, None
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                reason = "timeout"
+                break
+            if select.select([pidfd], [], [], min(remaining, POLL_S))[0]:
                 _, wait_status, usage = os.wait4(pid, 0)
-                exited_at = time.monotonic()
-                sel.unregister(pidfd)
-                continue
-            try:
-                chunk = os.read(key.fd, 65536)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                sel.unregister(key.fd)
-            elif captures[key.fd].add(chunk):
-                reason = "output_limit"
-        if reason:
-            break
+                break
+            read_available(captures, open_fds)
+            if overflowed(captures):
+                break
+    finally:
+        os.close(pidfd)
     duration = time.monotonic() - started
+    if wait_status is not None:  # exited: collect what it wrote (orphans get a short grace)
+        drain(captures, open_fds, GRACE_AFTER_EXIT_S)
     kill_group(pid)
     if wait_status is None:
         _, wait_status, usage = os.wait4(pid, 0)
-    sel.close()
-    os.close(pidfd)
     return {
         "reason": reason,
         "wait_status": wait_status,
         "usage": usage,
         "duration_s": duration,
-        "captures": captures,
+        "open_fds": open_fds,
     }
 
 
-def drain(fds: list[int], captures: dict[int, Capture], budget_s: float = 0.5) -> None:
-    """Read what is left in the pipes once every writer is dead (or the budget is spent)."""
-    end = time.monotonic() + budget_s
-    open_fds = list(fds)
-    while open_fds and time.monotonic() < end:
-        for fd in list(open_fds):
-            try:
-                chunk = os.read(fd, 65536)
-            except BlockingIOError:
-                continue
-            if chunk:
-                captures[fd].add(chunk)
-            else:
-                open_fds.remove(fd)
-        if open_fds:
-            time.sleep(0.001)
+def output_pipe() -> tuple[int, int]:
+    """A pipe as large as an unprivileged process may make it (fewer blocked writers)."""
+    read_end, write_end = os.pipe()
+    with contextlib.suppress(OSError, AttributeError):
+        fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    os.set_blocking(read_end, False)
+    return read_end, write_end
 
 
 def classify(outcome: dict, oom_before: int | None, limits: dict) -> tuple[str, int | None, str]:
@@ -407,6 +422,7 @@ class Runner:
         self.me = os.getpid()
         self.dirty = False
         self.pending: str | None = None
+        self.oom_score = OomScore()
 
     def handle(self, request: dict) -> dict:
         op = request.get("op")
@@ -431,26 +447,29 @@ class Runner:
         return self.cleanup(workdir)
 
     def execute(self, request: dict, workdir: str) -> dict:
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
+        out_r, out_w = output_pipe()
+        err_r, err_w = output_pipe()
         in_fd = stdin_fd(request.get("stdin") or "")
         oom_before = oom_kills()
+        self.oom_score.set(1000)
         pid = os.fork()
         if pid == 0:
-            child(request, workdir, (in_fd, out_w, err_w), self.libc)
+            child(request, workdir, (in_fd, out_w, err_w))
+        self.oom_score.set(0)
         for fd in (out_w, err_w, in_fd):
             os.close(fd)
+        cap = int(request["limits"]["output_bytes"])
+        captures = {out_r: Capture(cap), err_r: Capture(cap)}
         try:
-            outcome = supervise(pid, out_r, err_r, request["limits"])
+            outcome = supervise(pid, captures, request["limits"])
             self.kill_leftovers(pid)
-            drain([out_r, err_r], outcome["captures"])
+            drain(captures, outcome["open_fds"], budget_s=0.5)  # writers are dead now
         finally:
             os.close(out_r)
             os.close(err_r)
-        outcome["captures"] = {
-            "out": outcome["captures"][out_r],
-            "err": outcome["captures"][err_r],
-        }
+        if outcome["reason"] is None and overflowed(captures):
+            outcome["reason"] = "output_limit"
+        outcome["captures"] = {"out": captures[out_r], "err": captures[err_r]}
         status, exit_code, note = classify(outcome, oom_before, request["limits"])
         usage = outcome["usage"]
         return {
@@ -459,6 +478,7 @@ class Runner:
             "stdout": outcome["captures"]["out"].text(),
             "stderr": outcome["captures"]["err"].text(),
             "duration_s": round(outcome["duration_s"], 6),
+            "cpu_s": round(cpu_spent(outcome), 6) if usage else None,
             "peak_memory_kb": int(usage.ru_maxrss) if usage else None,
             "note": note,
         }
@@ -545,10 +565,10 @@ def remove_sysv_ipc(libc: Any) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     libc = load_libc()
-    set_dumpable(libc, 0)
+    runner = Runner(args.scratch or [tempfile.gettempdir()], isolated=not args.local, libc=libc)
+    set_dumpable(libc, 0)  # after Runner opened its /proc/self file; Python jobs inherit this
     for name in PRELOAD:
         __import__(name)
-    runner = Runner(args.scratch or [tempfile.gettempdir()], isolated=not args.local, libc=libc)
     while True:
         try:
             request = read_request(0)

@@ -23,6 +23,7 @@ class Scenario(ABC):
 
     def __init__(self, source: str | None = None) -> None:
         self.source = source
+        self._memo: dict[tuple[str, str], dict] = {}  # extra-test outcomes by (task, program)
 
     @abstractmethod
     def load(self) -> list[Task]:

@@ -117,11 +117,18 @@ def read_evalplus(path: Path | None) -> dict[str, dict]:
 
 
 async def grade_with_plus(
-    base: Grade, plus: PlusTests | None, solution: str, sandbox: Sandbox | None, strict: bool
+    base: Grade,
+    plus: PlusTests | None,
+    solution: str,
+    sandbox: Sandbox | None,
+    strict: bool,
+    memo: dict[tuple[str, str], dict] | None = None,
 ) -> Grade:
     """Add the EvalPlus verdict to a base grade: details carry `base` and `plus` (None: no data).
 
     Plus inputs include the base inputs, so a solution that fails base fails plus unrun.
+    `memo` (the scenario's) skips re-running a program already graded (greedy and search often
+    return the same one).
     `strict` makes `correct` require both (the HumanEval+ / MBPP+ score).
     """
     details = {"base": base.correct} | base.details
@@ -131,7 +138,15 @@ async def grade_with_plus(
             graded=base.graded,
             details=details | {"plus": None},
         )
-    outcome = await plus.run(sandbox, solution) if base.correct else {"passed": False}
+    key = (plus.task_id, solution)
+    if not base.correct:
+        outcome: dict = {"passed": False}
+    elif memo is not None and key in memo:
+        outcome = memo[key]
+    else:
+        outcome = await plus.run(sandbox, solution)
+        if memo is not None and outcome["passed"] is not None:
+            memo[key] = outcome
     details |= {
         "plus": outcome["passed"],
         "plus_inputs": plus.inputs,

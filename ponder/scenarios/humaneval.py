@@ -80,4 +80,6 @@ class HumanEvalScenario(Scenario):
         self, task: Task, solution: str, sandbox: Sandbox | None, base: Grade | None = None
     ) -> Grade:
         base = base if base is not None else await grade(task, solution, sandbox)
-        return await grade_with_plus(base, self.plus_for(task.id), solution, sandbox, self.strict)
+        return await grade_with_plus(
+            base, self.plus_for(task.id), solution, sandbox, self.strict, self._memo
+        )

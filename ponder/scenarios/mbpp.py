@@ -155,4 +155,4 @@ class MbppPlusScenario(Scenario):
                 graded=base.graded,
                 details={"base": base.correct, "plus": None} | base.details,
             )
-        return await grade_with_plus(base, plus, solution, sandbox, strict=True)
+        return await grade_with_plus(base, plus, solution, sandbox, strict=True, memo=self._memo)

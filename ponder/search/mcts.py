@@ -22,8 +22,10 @@ from ponder.search.base import (
     StrategyOptions,
     solved_updates,
 )
+from ponder.search.beam import step_value
 from ponder.search.registry import register_strategy
 from ponder.tree import Node, ThoughtTree
+from ponder.verifiers.base import Candidate
 
 SelectionRule = Callable[[Node, Node, float], float]
 
@@ -52,6 +54,13 @@ class MCTSOptions(StrategyOptions):
     rethink: bool = Field(True, description="rewrite the first wrong thought of failing candidates")
     rethinks_per_iteration: int = Field(
         1, ge=0, description="failing candidates rethought per iteration"
+    )
+    step_scorer: str | None = Field(
+        None,
+        description="a verifier (judge, prm, plug-in) that also scores each new thought's path",
+    )
+    step_weight: float = Field(
+        0.5, ge=0.0, le=1.0, description="weight of the step score in a thought's value"
     )
     rethink_below: float = Field(
         0.5,
@@ -143,6 +152,7 @@ class MCTS(Strategy):
 
     async def score(self, ctx: SearchContext, state: SearchState) -> Step:
         fresh = [i for i in state.get("fresh", []) if "rollout" in ctx.node(i).meta]
+        await self._value(ctx, fresh)
         evaluated = [*state.get("evaluated", []), *fresh]
         rollouts = [ctx.node(i).meta["rollout"] for i in fresh]
         solved = solved_updates(ctx, rollouts)
@@ -158,6 +168,27 @@ class MCTS(Strategy):
         return Step(
             "review" if failing else "backpropagate", {"evaluated": evaluated, "failing": failing}
         )
+
+    async def _value(self, ctx: SearchContext, thought_ids: list[str]) -> None:
+        """A thought's value: its simulation's verdict score, blended with a step score if configured."""
+        step_values: dict[str, float] = {}
+        if self.options.step_scorer and thought_ids:
+            scorer = ctx.make_verifier(self.options.step_scorer)
+            paths = [
+                Candidate(id=i, text="\n".join(ctx.steps(i)), steps=ctx.steps(i))
+                for i in thought_ids
+            ]
+            for thought_id, verdict in zip(
+                thought_ids, await scorer.verify(ctx.task, paths), strict=True
+            ):
+                ctx.tree.add_verdict(thought_id, scorer.name, verdict)
+                step_values[thought_id] = step_value(verdict)
+        for thought_id in thought_ids:
+            value = ctx.value(ctx.node(thought_id).meta["rollout"])
+            if thought_id in step_values:
+                w = self.options.step_weight
+                value = (1 - w) * value + w * step_values[thought_id]
+            ctx.tree.update(thought_id, meta=ctx.node(thought_id).meta | {"value": value})
 
     def _failed(self, ctx: SearchContext, candidate_id: str) -> bool:
         node = ctx.node(candidate_id)
@@ -209,7 +240,7 @@ class MCTS(Strategy):
     async def backpropagate(self, ctx: SearchContext, state: SearchState) -> Step:
         for thought_id in state.get("evaluated", []):
             node = ctx.node(thought_id)
-            ctx.tree.backpropagate(thought_id, ctx.value(node.meta["rollout"]))
+            ctx.tree.backpropagate(thought_id, node.meta["value"])
             if node.depth >= self.options.max_depth:
                 ctx.tree.update(thought_id, meta=ctx.node(thought_id).meta | {"exhausted": True})
         iteration = state.get("iteration", 0) + 1

@@ -35,6 +35,7 @@ def test_missing_argument(spec):
 
 
 def test_local_path_missing(tmp_path):
+    pytest.importorskip("llama_cpp")
     missing = tmp_path / "nope.gguf"
     with pytest.raises(ModelError) as err:
         open_model(f"local:{missing}", cache=False)
@@ -112,3 +113,21 @@ def test_importing_the_layer_loads_no_backend_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("spec", "module", "fix"),
+    [
+        ("local", "llama_cpp", "ponder[local]"),
+        ("hf:/nonexistent", "transformers", "ponder[prm]"),
+        ("vllm:/nonexistent", "vllm", "ponder[vllm]"),
+    ],
+)
+def test_missing_engine_library_names_the_extra(monkeypatch, spec, module, fix):
+    import sys
+
+    monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
+    with pytest.raises(ConfigError) as err:
+        open_model(spec, cache=False)
+    assert module.split("_")[0] in err.value.message.replace("-", "_")
+    assert fix in err.value.fix

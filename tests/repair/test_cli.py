@@ -48,9 +48,14 @@ def test_repair_scenario_writes_run_dir_and_prints_patch(scripted, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "+    end = start + per_page" in result.output
-    assert {"patch.diff", "result.json", "tree.json", "report.md", "events.jsonl"} <= {
-        p.name for p in out.iterdir()
-    }
+    assert {
+        "patch.diff",
+        "result.json",
+        "tree.json",
+        "report.md",
+        "report.html",
+        "events.jsonl",
+    } <= {p.name for p in out.iterdir()}
 
 
 def test_repair_repo_dir_needs_a_test_command(scripted, tmp_path):
@@ -81,7 +86,8 @@ def test_bench_repair_prints_rows(scripted):
     result = cli.invoke(
         app,
         [
-            "bench-repair",
+            "bench",
+            "repair",
             "--only",
             "offbyone_pagination",
             "--strategies",
@@ -95,3 +101,39 @@ def test_bench_repair_prints_rows(scripted):
     data = json.loads(result.stdout[result.stdout.index("{") :])
     assert data["rows"][0]["scenario"] == "offbyone_pagination" and data["rows"][0]["resolved"]
     assert data["summary"][0]["solved"] == 1
+
+
+def test_repair_plain_repository_with_options_and_apply(scripted, tmp_path):
+    import shutil
+
+    repo = tmp_path / "repo"
+    shutil.copytree(SCENARIOS / "offbyone_pagination" / "repo", repo)
+    issue = tmp_path / "issue.md"
+    issue.write_text("get_page drops the last item of a full page")
+    args = ["repair", str(repo), "--test-cmd", "python3 -m pytest -q tests", "--problem-file"]
+    args += [str(issue), "--fail-to-pass", "tests/test_core.py::test_get_page_first"]
+    args += ["--strategy", "refine", "--option", "rounds=1", "--runner", "subprocess"]
+    args += ["--out", str(tmp_path / "run"), "--apply"]
+    result = cli.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "end = start + per_page\n" in (repo / "pager" / "core.py").read_text()
+    saved = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert saved["applied"] and saved["strategy"] == "refine" and not saved["isolated"]
+
+
+def test_bad_strategy_option_names_the_option(scripted):
+    result = cli.invoke(
+        app,
+        [
+            "repair",
+            str(SCENARIOS / "offbyone_pagination"),
+            "--strategy",
+            "mcts",
+            "--option",
+            "widht=2",
+            "--runner",
+            "subprocess",
+        ],
+    )
+    assert isinstance(result.exception, ConfigError)
+    assert "widht" in result.exception.message and "width" in result.exception.fix

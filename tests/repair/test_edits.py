@@ -67,8 +67,8 @@ def test_two_blocks_two_files(repo):
             "matches 2 places in pkg/core.py",
         ),
         (
-            "<<<<<<< SEARCH\n    y = x + 1\n=======\n    y = x\n>>>>>>> REPLACE\n",
-            "has no file path",
+            "<<<<<<< SEARCH\n    return q\n=======\n    y = x\n>>>>>>> REPLACE\n",
+            "has no file path and no file holds the SEARCH text",
         ),
         ("pkg/core.py\n<<<<<<< SEARCH\n    return y\n>>>>>>> REPLACE\n", "missing its '======='"),
         ("I think the bug is in f.", "no edit found"),
@@ -212,3 +212,37 @@ def test_placeholder_function_is_rejected(repo):
         apply_edits(
             repo, parse_edits('pkg/core.py\n```python\ndef f(x):\n    """Doc."""\n    ...\n```')
         )
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "",
+        "```",
+        "```python\n```",
+        "<<<<<<< SEARCH",
+        "=======\n>>>>>>> REPLACE",
+        "--- a/x\n+++ b/x\n",
+        "--- a/pkg/core.py\n+++ b/pkg/core.py\n@@ -1 +1 @@\n",
+        "pkg/core.py\n```python\nclass f:\n    pass\n```",
+        "pkg/core.py\n<<<<<<< SEARCH\ndef f(x):\n=======\ndef f(x:\n>>>>>>> REPLACE\n",
+        "../../etc/passwd\n<<<<<<< SEARCH\nroot\n=======\nx\n>>>>>>> REPLACE\n",
+        "\x00\x01 garbage ``` <<<<<<<",
+    ],
+)
+def test_any_reply_becomes_a_patch_or_a_reason_never_a_crash(repo, reply):
+    from ponder.repair.agent import RepairAgent
+    from ponder.repair.task import RepairSpec
+    from ponder.repair.tools import RepoTools
+
+    spec = RepairSpec(id="t", problem="p", test_cmd="true")
+    proposal = RepairAgent(client=None).to_proposal(reply, spec, RepoTools(repo))
+    assert proposal.ok != (proposal.error is not None)
+    if not proposal.ok:
+        assert proposal.error.strip()
+    assert (repo.root / "pkg" / "core.py").read_text() == CORE
+
+
+def test_block_without_path_goes_to_the_one_file_holding_its_search_text(repo):
+    reply = "```python\n<<<<<<< SEARCH\n    return y * 2\n=======\n    return y * 5\n>>>>>>> REPLACE\n```"
+    assert "y * 5" in apply_edits(repo, parse_edits(reply))["pkg/core.py"]

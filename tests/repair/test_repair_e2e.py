@@ -90,6 +90,9 @@ async def test_malformed_edit_is_rejected_with_reason_and_the_loop_continues(pag
     assert len(script.edit_prompts) >= 2
     assert "These edits were rejected" in script.edit_prompts[-1]
     assert "search text not found in pager/core.py" in script.edit_prompts[-1]
+    # Nothing from the hidden part ever reached a prompt.
+    hidden = pager.hidden.reference_patch
+    assert all(hidden not in p and "reference.patch" not in p for p in script.edit_prompts)
 
 
 async def test_rejected_nodes_keep_their_reason_in_the_tree(pager, runner, tmp_path):
@@ -214,3 +217,29 @@ async def test_mcts_with_the_docker_repository_runner(pager, tmp_path):
     assert result.resolved and result.runner == "docker" and result.isolated
     assert result.grade["resolved"]
     assert snapshot_bytes(pager.spec.repo_dir) == before
+
+
+async def test_mcts_descends_into_a_partial_fix_and_extends_its_patch(runner, tmp_path):
+    task = load_scenario(SCENARIOS / "two_file_sku")
+    script = RepairScript([FIX_STORE, FIX_QUERY], review="Lookups still differ.\nScore: 3")
+    result = await repair(
+        task,
+        scripted_client(script),
+        runner,
+        strategy="mcts",
+        options={"width": 1, "iterations": 4},
+        budget=Budget(max_total_tokens=60_000),
+        out_dir=tmp_path / "run",
+    )
+    assert result.resolved
+    tree = ThoughtTree.load(tmp_path / "run" / "tree.json")
+    winner = tree.node(result.node)
+    parent = tree.node(winner.parent)
+    assert winner.depth == 2 and parent.kind == "candidate"
+    assert 0 < parent.meta["value"] < 1 and parent.critique == "Lookups still differ."
+    assert parent.visits == 2  # backpropagated through by its child
+    # The child's state is a full patch of the original (both files), rebuildable alone.
+    assert (
+        "inventory/store.py" in winner.meta["patch"]
+        and "inventory/query.py" in winner.meta["patch"]
+    )

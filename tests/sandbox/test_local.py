@@ -99,3 +99,20 @@ async def test_a_job_without_code_or_command_is_rejected(local) -> None:
 def test_unknown_docker_option_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown docker sandbox option"):
         open_sandbox("docker", memory_gb=4)
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../escape.py", "a/../../b", ""])
+async def test_file_names_outside_the_work_dir_are_rejected(local, name: str) -> None:
+    from ponder.errors import SandboxError
+
+    with pytest.raises(SandboxError, match="not a relative path"):
+        await local.run(Job(files={name: "x"}, command=["true"]))
+
+
+def test_limits_reject_nonsense() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="timeout_s"):
+        Limits(timeout_s=0)
+    with pytest.raises(ValidationError, match="memory_mb"):
+        Limits(memory_mb=1)

@@ -183,3 +183,21 @@ def test_task_reference_forms(tmp_path):
     except ConfigError as exc:
         pytest.skip(f"scenario data unavailable: {exc.message}")
     assert task.id.endswith("HumanEval/0") and task.kind == "code" and task.hidden.hidden_tests
+
+
+def test_solve_cli_interactive_review(scripted_env):
+    tmp = scripted_env
+    save_tasks([code_task()], tmp / "tasks.jsonl")
+    (tmp / "replies.json").write_text(json.dumps([GOOD, BAD]))
+    result = CliRunner().invoke(
+        app,
+        [
+            "solve", str(tmp / "tasks.jsonl"), "--strategy", "best_of_n", "--interactive",
+            "--model", f"scripted:{tmp / 'replies.json'}", "--sandbox", "local",
+            "--out", str(tmp / "run"),
+        ],
+        input="n\ny\n",  # reject the first candidate shown, accept the next
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in (tmp / "run" / "events.jsonl").read_text().splitlines()]
+    assert [e["decision"] for e in events if e["event"] == "decision"] == ["reject", "accept"]

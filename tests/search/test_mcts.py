@@ -112,7 +112,7 @@ async def test_backpropagation_updates_every_ancestor():
     sibling = tree.add_child(tree.root_id, "thought", "c")
     cand = tree.add_child(t2.id, "candidate", "code", answer="code")
     ctx.record(cand.id, "fake", _verdict(0.75))
-    tree.update(t2.id, meta={"rollout": cand.id})
+    tree.update(t2.id, meta={"rollout": cand.id, "value": 0.75})
     step = await MCTS().backpropagate(ctx, {"evaluated": [t2.id], "iteration": 4})
     for node_id in (tree.root_id, t1.id, t2.id):
         node = tree.node(node_id)
@@ -158,3 +158,31 @@ async def test_mcts_stops_when_the_tree_is_fully_explored():
     await drive(strategy, ctx, state)
     assert state["stop"] == "the tree is fully explored"
     assert state["iteration"] < 50
+
+
+class StepScorer:
+    """Scores a path by whether its last step is the good plan."""
+
+    name = "steps"
+
+    async def verify(self, task, candidates):
+        from ponder.verifiers.base import Verdict
+
+        return [
+            Verdict(score=0.5, step_scores=[1.0 if c.steps[-1] == GOOD_PLAN else 0.0])
+            for c in candidates
+        ]
+
+
+async def test_step_scorer_blends_into_the_thought_value():
+    ctx, _ = make_ctx(Responder(plans=(BAD_PLAN, GOOD_PLAN)), FakeVerifier(lambda c: 0.0))
+    ctx.make_verifier = lambda name: StepScorer()
+    strategy = MCTS(
+        MCTSOptions(k=2, max_iterations=1, rethink=False, step_scorer="steps", step_weight=0.25)
+    )
+    await drive(strategy, ctx, {})
+    values = {n.text: n.meta["value"] for n in ctx.tree.children(ctx.tree.root_id)}
+    assert values == {BAD_PLAN: 0.0, GOOD_PLAN: 0.25}
+    assert ctx.tree.root.value_sum == pytest.approx(0.25)
+    good = next(n for n in ctx.tree.children(ctx.tree.root_id) if n.text == GOOD_PLAN)
+    assert good.verdicts["steps"]["step_scores"] == [1.0]
