@@ -10,7 +10,7 @@ from ponder.cli.app import app
 from ponder.errors import PonderError
 
 # Each module registers its commands on `app` when imported.
-from ponder.cli import bench, doctor, export, llm, prm, repair, sandbox, solve, tree  # noqa: E402,F401  isort: skip
+from ponder.cli import bench, demo, doctor, export, llm, prm, repair, sandbox, solve, tree  # noqa: E402,F401  isort: skip
 
 
 def main() -> None:

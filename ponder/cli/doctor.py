@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ponder.cli.app import app
@@ -20,7 +21,8 @@ def doctor() -> None:
     table.add_column("detail")
     table.add_column("fix")
     for c in checks:
-        table.add_row(c.name, "[green]ok[/]" if c.ok else "[red]missing[/]", c.detail, c.fix)
+        status = "[green]ok[/]" if c.ok else "[red]missing[/]"
+        table.add_row(c.name, status, escape(c.detail), escape(c.fix))
     Console().print(table)
     if not all(c.ok for c in checks):
         raise typer.Exit(1)
