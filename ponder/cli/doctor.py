@@ -22,7 +22,7 @@ def doctor() -> None:
     table.add_column("fix")
     for c in checks:
         status = "[green]ok[/]" if c.ok else "[red]missing[/]"
-        table.add_row(c.name, status, escape(c.detail), escape(c.fix))
+        table.add_row(c.name, status, escape(c.detail or ""), escape(c.fix or ""))
     Console().print(table)
     if not all(c.ok for c in checks):
         raise typer.Exit(1)
