@@ -113,6 +113,9 @@ def eval_cmd(
     judge_logprobs: Annotated[
         bool, typer.Option(help="Open a local judge with logits_all.")
     ] = True,
+    judge_steps: Annotated[
+        bool, typer.Option(help="The judge also rates every step (1 + steps calls per candidate).")
+    ] = False,
     majority: Annotated[bool, typer.Option(help="Include the majority baseline.")] = True,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the report here.")] = None,
 ) -> None:
@@ -136,7 +139,8 @@ def eval_cmd(
             if judge_logprobs and judge.startswith("local")
             else {}
         )
-        verifiers["judge"] = get_verifier("judge", model=open_model(judge, **opts))
+        model = open_model(judge, **opts)
+        verifiers["judge"] = get_verifier("judge", model=model, per_step=judge_steps)
     report = asyncio.run(
         evaluate(
             read_records(data),

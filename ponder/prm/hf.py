@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ class Encoded:
 
     ids: list[int]
     positions: list[int]
+    prefix_len: int = 0  # leading tokens shared by every candidate of the same prompt
 
 
 def default_device() -> str:
@@ -79,20 +81,27 @@ class Convention(ABC):
     def scores(self, outputs: Any, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         """P(good) at the gathered (row, col) positions of a batch's model outputs."""
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> Any:
+    supports_prefix_cache = False
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, past: Any = None) -> Any:
         return self.model(input_ids=ids, attention_mask=mask)
+
+    def prefix_cache(self, ids: torch.Tensor) -> Any:
+        """The KV cache of a shared prefix ([1, p] ids), for conventions that support it."""
+        return self.model(input_ids=ids, use_cache=True).past_key_values
 
     def encode_steps(self, prefix: str, steps: Sequence[str]) -> Encoded:
         """Tokenize the prefix and each step separately; score at each step's last token (the
         tokens a value head was trained on are made the same way)."""
         ids = _ids(self.tokenizer, prefix)
+        prefix_len = len(ids)
         positions = []
         for step in steps:
             ids += _ids(self.tokenizer, step)
             if not ids:
                 ids.append(self.tokenizer.pad_token_id or 0)
             positions.append(len(ids) - 1)
-        return Encoded(ids, positions)
+        return Encoded(ids, positions, min(prefix_len, positions[0]) if positions else 0)
 
     def encode_tagged(self, text: str, tag_id: int, n_steps: int) -> Encoded:
         """Tokenize the whole text (as the PRM saw it in training); score at the step-tag tokens."""
@@ -266,8 +275,11 @@ class ValueHeadConvention(Convention):
         prefix = VALUE_PROMPT.format(prompt=request.prompt)
         return self.encode_steps(prefix, [s + self.separator for s in request.steps])
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> Any:
-        return self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+    supports_prefix_cache = True
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, past: Any = None) -> Any:
+        out = self.model(input_ids=ids, attention_mask=mask, past_key_values=past, use_cache=False)
+        return out.last_hidden_state
 
     def scores(self, outputs: Any, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
         return self.head(outputs[rows, cols]).sigmoid()
@@ -289,51 +301,90 @@ def _detect_convention(path: str) -> str:
 
 
 class Batcher:
-    """Runs a convention over many encoded candidates in length-sorted, token-capped batches."""
+    """Runs a convention over many encoded candidates in length-sorted, token-capped batches.
 
-    def __init__(self, convention: Convention, device: str, max_batch_tokens: int = 8192) -> None:
+    With `share_prefix` (conventions that read hidden states), candidates of the same prompt
+    encode that prompt once: its KV cache is repeated across the batch of their continuations.
+    """
+
+    def __init__(
+        self,
+        convention: Convention,
+        device: str,
+        max_batch_tokens: int = 8192,
+        share_prefix: bool = True,
+        min_shared: int = 16,
+    ) -> None:
         self.convention = convention
         self.device = device
         self.max_batch_tokens = max_batch_tokens
+        self.share_prefix = share_prefix and convention.supports_prefix_cache
+        self.min_shared = min_shared
 
-    def batches(self, encoded: Sequence[Encoded]) -> list[list[int]]:
+    def batches(self, encoded: Sequence[Encoded], skip: int = 0) -> list[list[int]]:
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].ids))
         out: list[list[int]] = []
         for i in order:
-            longest = len(encoded[i].ids)
+            longest = len(encoded[i].ids) - skip
             if out and longest * (len(out[-1]) + 1) <= self.max_batch_tokens:
                 out[-1].append(i)
             else:
                 out.append([i])
         return out
 
+    def _groups(self, encoded: Sequence[Encoded]) -> list[tuple[int, list[int]]]:
+        """(shared prefix length, member indices): one group per prompt worth sharing."""
+        by_prefix: dict[tuple[int, ...], list[int]] = {}
+        for i, e in enumerate(encoded):
+            key = tuple(e.ids[: e.prefix_len]) if self.share_prefix else ()
+            by_prefix.setdefault(key, []).append(i)
+        groups, rest = [], []
+        for key, members in by_prefix.items():
+            if len(key) >= self.min_shared and len(members) > 1:
+                groups.append((len(key), members))
+            else:
+                rest += members
+        return groups + ([(0, rest)] if rest else [])
+
+    def _run_batch(
+        self, encoded: Sequence[Encoded], batch: list[int], skip: int, cache: Any, pick: Any
+    ) -> Any:
+        pad = self.convention.tokenizer.pad_token_id or 0
+        width = max(len(encoded[i].ids) for i in batch) - skip
+        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(batch), skip + width), dtype=torch.long)
+        rows, cols = [], []
+        for r, i in enumerate(batch):
+            e = encoded[i]
+            ids[r, : len(e.ids) - skip] = torch.tensor(e.ids[skip:])
+            mask[r, : len(e.ids)] = 1
+            rows += [r] * len(e.positions)
+            cols += [p - skip for p in e.positions]
+        past = None
+        if cache is not None:
+            past = copy.deepcopy(cache)
+            past.batch_repeat_interleave(len(batch))
+        outputs = self.convention.forward(ids.to(self.device), mask.to(self.device), past)
+        dev = self.device
+        return pick(outputs, torch.tensor(rows, device=dev), torch.tensor(cols, device=dev))
+
     @torch.inference_mode()
     def run(self, encoded: Sequence[Encoded], pick: Any) -> list[Any]:
         """`pick(outputs, rows, cols)` for each batch; results split back per candidate, in order."""
-        pad = self.convention.tokenizer.pad_token_id or 0
         results: list[Any] = [None] * len(encoded)
-        for batch in self.batches(encoded):
-            width = max(len(encoded[i].ids) for i in batch)
-            ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            rows, cols = [], []
-            for r, i in enumerate(batch):
-                e = encoded[i]
-                ids[r, : len(e.ids)] = torch.tensor(e.ids)
-                mask[r, : len(e.ids)] = 1
-                rows += [r] * len(e.positions)
-                cols += e.positions
-            outputs = self.convention.forward(ids.to(self.device), mask.to(self.device))
-            picked = pick(
-                outputs,
-                torch.tensor(rows, device=self.device),
-                torch.tensor(cols, device=self.device),
-            )
-            start = 0
-            for i in batch:
-                n = len(encoded[i].positions)
-                results[i] = picked[start : start + n]
-                start += n
+        for skip, members in self._groups(encoded):
+            cache = None
+            if skip:
+                prefix = torch.tensor([encoded[members[0]].ids[:skip]], device=self.device)
+                cache = self.convention.prefix_cache(prefix)
+            sub = [encoded[i] for i in members]
+            for batch in self.batches(sub, skip):
+                picked = self._run_batch(sub, batch, skip, cache, pick)
+                start = 0
+                for j in batch:
+                    n = len(sub[j].positions)
+                    results[members[j]] = picked[start : start + n]
+                    start += n
         return results
 
 
@@ -347,6 +398,7 @@ class HFScorer:
         device: str | None = None,
         dtype: str | None = None,
         max_batch_tokens: int = 8192,
+        share_prefix: bool = True,
         **options: Any,
     ) -> None:
         path = str(Path(path).expanduser())
@@ -361,7 +413,7 @@ class HFScorer:
             path, self.device, _dtype(self.device, dtype), **options
         )
         self.convention_name = name
-        self.batcher = Batcher(self.convention, self.device, max_batch_tokens)
+        self.batcher = Batcher(self.convention, self.device, max_batch_tokens, share_prefix)
         self.name = f"hf:{path}"
 
     def score_sync(self, requests: Sequence[ScoreRequest]) -> list[list[float]]:

@@ -1,7 +1,8 @@
 """SWE-style repair: search over patches until a repository's tests pass (`ponder repair`)."""
 
 from ponder.repair.agent import RepairAgent, RepairSettings
-from ponder.repair.edits import EditRejected, apply_edits, apply_patch, make_patch, parse_edits
+from ponder.repair.edits import EditRejected, apply_edits, parse_edits
+from ponder.repair.patches import apply_patch, make_patch
 from ponder.repair.runner import RepairResult, grade_patch, repair
 from ponder.repair.search import STRATEGIES, RepairContext, make_strategy
 from ponder.repair.task import (

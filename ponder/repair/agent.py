@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field
 from ponder.budget import Budget
 from ponder.llm.base import Message, SamplingParams
 from ponder.llm.client import ModelClient
-from ponder.repair.edits import EditRejected, apply_edits, make_patch, parse_edits
+from ponder.repair.edits import EditRejected, apply_edits, parse_edits
 from ponder.repair.localize import Localization, definitions
+from ponder.repair.patches import make_patch
 from ponder.repair.prompts import render_chat
 from ponder.repair.task import RepairSpec
 from ponder.repair.testing import TestReport

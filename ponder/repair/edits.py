@@ -1,38 +1,34 @@
-"""Edits to a repository copy: search/replace blocks and unified diffs, and patches of the result.
+"""Edits to a repository copy: search/replace blocks, unified diffs and whole functions.
 
-A node's state in the patch search is a unified diff against the original repository
-(`make_patch`), so any node can be rebuilt from the original plus its patch (`apply_patch`).
 An edit that does not apply raises `EditRejected` whose `reason` is fed back to the agent.
+`make_patch` / `apply_patch` (in `patches`) turn the result into a node's state and back.
 """
 
 from __future__ import annotations
 
-import ast
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Protocol
 
-from ponder.errors import PonderError
-from ponder.repair.workspace import normalize_path
+from ponder.repair.definitions import DefinitionReplace, apply_definitions, parse_definition_blocks
+from ponder.repair.patches import apply_diff_text, apply_patch, make_patch
+from ponder.repair.sources import PATH_LINE, EditRejected, FileSource, resolve_path
 
-NO_NEWLINE = "\\ No newline at end of file"
-
-
-class FileSource(Protocol):
-    """Anything that reads repository files by relative path (RepoSnapshot, PatchedView)."""
-
-    def read(self, rel: str) -> str | None: ...
-
-    def files(self) -> list[str]: ...
-
-
-class EditRejected(PonderError):
-    """An edit could not be parsed or applied; `reason` is written for the agent to read."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason, fix="rewrite the edit so that it matches the file exactly")
+__all__ = [
+    "DefinitionReplace",
+    "DiffEdit",
+    "Edit",
+    "EditRejected",
+    "FileSource",
+    "SearchReplace",
+    "apply_edits",
+    "apply_patch",
+    "make_patch",
+    "parse_edits",
+    "parse_search_replace",
+    "replace_once",
+    "resolve_path",
+]
 
 
 @dataclass(frozen=True)
@@ -51,17 +47,6 @@ class DiffEdit:
     diff: str
 
 
-@dataclass(frozen=True)
-class DefinitionReplace:
-    """Whole functions or classes (a fenced python block) that replace their namesakes.
-
-    Small models rewrite a whole function far more reliably than they copy exact lines.
-    """
-
-    path: str | None
-    code: str
-
-
 Edit = SearchReplace | DiffEdit | DefinitionReplace
 
 # ----------------------------------------------------------------------------- parsing
@@ -70,9 +55,6 @@ _SEARCH = re.compile(r"^\s*<{5,9}\s*SEARCH\s*$")
 _DIVIDER = re.compile(r"^\s*={5,9}\s*$")
 _REPLACE = re.compile(r"^\s*>{5,9}\s*REPLACE\s*$")
 _FENCE = re.compile(r"^\s*```")
-_PATH_LINE = re.compile(
-    r"^\s*(?:#+\s*)?(?:file(?:name)?\s*[:=]\s*)?`?([\w./\\-]+\.[\w]+)`?\s*:?\s*$", re.I
-)
 
 
 def parse_edits(text: str) -> list[Edit]:
@@ -115,7 +97,7 @@ def parse_search_replace(text: str) -> list[SearchReplace]:
                 f"found {line.strip()!r} without a matching <<<<<<< SEARCH line before it"
             )
         else:
-            match = _PATH_LINE.match(line)
+            match = PATH_LINE.match(line)
             if match and not _FENCE.match(line):
                 path = match.group(1)
         i += 1
@@ -152,63 +134,7 @@ def extract_diff(text: str) -> str | None:
     return None
 
 
-_CODE_BLOCK = re.compile(r"```[ \t]*(?:python|py|python3)?[^\n]*\n(.*?)(?:```|\Z)", re.S)
-
-
-def parse_definition_blocks(text: str) -> list[DefinitionReplace]:
-    """Fenced python blocks holding top-level `def`/`class` (path: the line before the fence,
-    or a `# file: x.py` first line). Blocks without a definition are ignored; a block that is
-    not valid Python is rejected with the parser's message."""
-    edits = []
-    for match in _CODE_BLOCK.finditer(text):
-        code = _strip_numbers(match.group(1))
-        if not re.search(r"^(?:async\s+def|def|class)\s", code, re.M):
-            continue
-        before = text[: match.start()].rstrip().splitlines()
-        path = None
-        first = code.lstrip().splitlines()[0] if code.strip() else ""
-        tag = re.match(r"#\s*(?:file(?:name)?\s*:\s*)?([\w./-]+\.py)\s*$", first)
-        if tag:
-            path = tag.group(1)
-        elif before:
-            found = _PATH_LINE.match(before[-1]) or re.search(r"`([\w./-]+\.py)`", before[-1])
-            path = found.group(1) if found else None
-        try:
-            ast.parse(code)
-        except SyntaxError as exc:
-            raise EditRejected(
-                f"the python block is not valid Python (line {exc.lineno}: {exc.msg}); "
-                "give whole functions with their indentation"
-            ) from None
-        edits.append(DefinitionReplace(path, code))
-    return edits
-
-
-def _strip_numbers(code: str) -> str:
-    lines = [x for x in code.splitlines() if x.strip()]
-    if lines and all(re.match(r"^\s*\d+\s?\|", x) for x in lines):
-        code = "".join(re.sub(r"^\s*\d+\s?\| ?", "", x, count=1) + "\n" for x in code.splitlines())
-    return code
-
-
 # ----------------------------------------------------------------------------- applying
-
-
-def resolve_path(source: FileSource, path: str) -> str:
-    """The repository path an agent meant: exact, else a unique suffix match."""
-    try:
-        rel = normalize_path(path)
-    except ValueError as exc:
-        raise EditRejected(f"{exc}; use a path relative to the repository root") from None
-    files = source.files()
-    if rel in files:
-        return rel
-    suffix = [f for f in files if f.endswith("/" + rel) or rel.endswith("/" + f)]
-    if len(suffix) == 1:
-        return suffix[0]
-    if len(suffix) > 1:
-        raise EditRejected(f"file path {path!r} is ambiguous: it could be {', '.join(suffix[:5])}")
-    return rel
 
 
 def apply_edits(source: FileSource, edits: list[Edit]) -> dict[str, str | None]:
@@ -220,10 +146,10 @@ def apply_edits(source: FileSource, edits: list[Edit]) -> dict[str, str | None]:
 
     for number, edit in enumerate(edits, 1):
         if isinstance(edit, DiffEdit):
-            changes.update(_apply_diff_text(edit.diff, current, source))
+            changes.update(apply_diff_text(edit.diff, current, source))
             continue
         if isinstance(edit, DefinitionReplace):
-            changes.update(_apply_definitions(edit, current, source, number))
+            changes.update(apply_definitions(edit, current, source, number))
             continue
         rel = (
             resolve_path(source, edit.path)
@@ -350,306 +276,4 @@ def _not_found(text: str, want: list[str], rel: str, number: int) -> str:
     raise EditRejected(
         f"edit {number}: search text not found in {rel}; SEARCH must copy the file's "
         f"lines exactly.{hint}"
-    )
-
-
-def _defined(text: str) -> dict[str, list[ast.AST]]:
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return {}
-    out: dict[str, list[ast.AST]] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            out.setdefault(node.name, []).append(node)
-    return out
-
-
-def _span(node: ast.AST) -> tuple[int, int]:
-    decorators = getattr(node, "decorator_list", [])
-    start = min([d.lineno for d in decorators] + [node.lineno])
-    return start, node.end_lineno or node.lineno
-
-
-def _apply_definitions(
-    edit: DefinitionReplace, current, source: FileSource, number: int
-) -> dict[str, str]:
-    block = ast.parse(edit.code)
-    block_lines = edit.code.splitlines(keepends=True)
-    out: dict[str, str] = {}
-    defs = [
-        n
-        for n in block.body
-        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-    ]
-    imports = [n for n in block.body if isinstance(n, ast.Import | ast.ImportFrom)]
-    pinned = resolve_path(source, edit.path) if edit.path else None
-    if pinned is not None and current(pinned) is None:
-        pinned = None  # a wrong path: fall back on finding the definition by name
-    for new in defs:
-        paths = (
-            [pinned]
-            if pinned
-            else [
-                f
-                for f in source.files()
-                if f.endswith(".py") and new.name in _defined(out.get(f) or current(f) or "")
-            ]
-        )
-        if not paths:
-            raise EditRejected(
-                f"edit {number}: no function or class named {new.name} in the repository; "
-                "rewrite an existing function, or use SEARCH/REPLACE with the file path"
-            )
-        if len(paths) > 1:
-            raise EditRejected(
-                f"edit {number}: {new.name} is defined in {', '.join(paths[:4])}; "
-                "put the file path on the line before the code block"
-            )
-        rel = paths[0]
-        text = out.get(rel) or current(rel) or ""
-        olds = _defined(text).get(new.name, [])
-        if len(olds) > 1:
-            olds = [o for o in olds if type(o) is type(new)] or olds
-        if len(olds) != 1:
-            raise EditRejected(
-                f"edit {number}: {rel} defines {new.name} {len(olds)} times; "
-                "use SEARCH/REPLACE for this change"
-                if olds
-                else f"edit {number}: {rel} has no {new.name}; give the file that defines it"
-            )
-        old = olds[0]
-        if _is_stub(new) and not _is_stub(old):
-            raise EditRejected(
-                f"edit {number}: the new {new.name} has no real body (only ... or pass); "
-                "write the whole corrected function"
-            )
-        first, last = _span(old)
-        lines = text.splitlines(keepends=True)
-        indent = lines[first - 1][: len(lines[first - 1]) - len(lines[first - 1].lstrip())]
-        a, b = _span(new)
-        body = "".join(block_lines[a - 1 : b])
-        if body and not body.endswith("\n"):
-            body += "\n"
-        body = _indent_block(body, indent)
-        out[rel] = "".join(lines[: first - 1]) + body + "".join(lines[last:])
-    if imports and out:
-        rel = next(iter(out))
-        out[rel] = _add_imports(
-            out[rel], [ast.get_source_segment(edit.code, n) or "" for n in imports]
-        )
-    return out
-
-
-def _is_stub(node: ast.AST) -> bool:
-    body = [
-        n
-        for n in getattr(node, "body", [])
-        if not (
-            isinstance(n, ast.Expr)
-            and isinstance(n.value, ast.Constant)
-            and isinstance(n.value.value, str)
-        )
-    ]
-    return all(
-        isinstance(n, ast.Pass)
-        or (
-            isinstance(n, ast.Expr)
-            and isinstance(n.value, ast.Constant)
-            and n.value.value is Ellipsis
-        )
-        for n in body
-    )
-
-
-def _indent_block(body: str, indent: str) -> str:
-    lines = body.splitlines(keepends=True)
-    present = min((len(x) - len(x.lstrip()) for x in lines if x.strip()), default=0)
-    return "".join((indent + x[present:]) if x.strip() else x for x in lines)
-
-
-def _add_imports(text: str, imports: list[str]) -> str:
-    missing = [imp for imp in imports if imp and imp not in text]
-    if not missing:
-        return text
-    lines = text.splitlines(keepends=True)
-    at = 0
-    tree = ast.parse(text)
-    for node in tree.body:
-        if isinstance(node, ast.Import | ast.ImportFrom) or (
-            isinstance(node, ast.Expr)
-            and isinstance(getattr(node, "value", None), ast.Constant)
-            and node is tree.body[0]
-        ):
-            at = node.end_lineno or at
-    block = "".join(imp + "\n" for imp in missing)
-    if at == 0:
-        return block + "\n" + text
-    return "".join(lines[:at]) + block + "".join(lines[at:])
-
-
-# ----------------------------------------------------------------------------- patches
-
-
-def make_patch(source: FileSource, changes: dict[str, str | None]) -> str:
-    """A git-style unified diff of `changes` against `source` (empty when nothing changed)."""
-    parts = []
-    for rel in sorted(changes):
-        old = source.read(rel)
-        new = changes[rel]
-        if old == new:
-            continue
-        a = f"a/{rel}" if old is not None else "/dev/null"
-        b = f"b/{rel}" if new is not None else "/dev/null"
-        body = difflib.unified_diff(
-            _diff_lines(old or ""), _diff_lines(new or ""), fromfile=a, tofile=b, n=3
-        )
-        text = "".join(body)
-        if text:
-            parts.append(f"diff --git a/{rel} b/{rel}\n" + text)
-    return "".join(parts)
-
-
-def _diff_lines(text: str) -> list[str]:
-    lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += f"\n{NO_NEWLINE}\n"
-    return lines
-
-
-@dataclass
-class _Hunk:
-    old_start: int
-    old: list[str]
-    new: list[str]
-
-
-@dataclass
-class _FileDiff:
-    old_path: str | None
-    new_path: str | None
-    hunks: list[_Hunk]
-
-
-_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-
-
-def parse_unified_diff(diff: str) -> list[_FileDiff]:
-    """Files and hunks of a unified diff; raises EditRejected when it is malformed."""
-    files: list[_FileDiff] = []
-    lines = diff.splitlines(keepends=True)
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "):
-            current = _FileDiff(_diff_path(line[4:]), _diff_path(lines[i + 1][4:]), [])
-            files.append(current)
-            i += 2
-            continue
-        match = _HUNK.match(line)
-        if match:
-            if not files:
-                raise EditRejected("diff hunk before any '--- a/file' / '+++ b/file' header")
-            hunk, i = _read_hunk(lines, i + 1, int(match.group(1)))
-            files[-1].hunks.append(hunk)
-            continue
-        i += 1
-    if not files or not any(f.hunks for f in files):
-        raise EditRejected(
-            "the diff has no '@@ ... @@' hunks; write a unified diff or SEARCH/REPLACE"
-        )
-    return files
-
-
-def _read_hunk(lines: list[str], i: int, old_start: int) -> tuple[_Hunk, int]:
-    old: list[str] = []
-    new: list[str] = []
-    prev = " "
-    bare_tail = 0  # empty lines without the context space, at the hunk's end: not context
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith(("@@", "diff ")) or (
-            line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ ")
-        ):
-            break
-        if line.startswith("\\"):  # "\ No newline at end of file": the line before has none
-            sides = {" ": (old, new), "-": (old,), "+": (new,)}[prev]
-            for side in sides:
-                if side and side[-1].endswith("\n"):
-                    side[-1] = side[-1][:-1]
-            i += 1
-            continue
-        body = line[1:] if line[:1] in " +-" else line
-        if not body.endswith("\n"):
-            body += "\n"
-        if line.startswith("-"):
-            old.append(body)
-        elif line.startswith("+"):
-            new.append(body)
-        elif line.startswith(" ") or line in ("\n", "\r\n"):
-            old.append(body)
-            new.append(body)
-        else:
-            break
-        prev = line[:1] if line[:1] in " +-" else " "
-        bare_tail = bare_tail + 1 if line in ("\n", "\r\n") else 0
-        i += 1
-    if bare_tail:
-        old, new = old[:-bare_tail], new[:-bare_tail]
-    return _Hunk(old_start, old, new), i
-
-
-def _diff_path(raw: str) -> str | None:
-    name = raw.strip().split("\t")[0].strip()
-    if name == "/dev/null":
-        return None
-    if name.startswith(("a/", "b/")):
-        name = name[2:]
-    return name
-
-
-def apply_patch(source: FileSource, patch: str) -> dict[str, str | None]:
-    """The changed files after applying a unified diff (as made by `make_patch`) to `source`."""
-    if not patch.strip():
-        return {}
-    return _apply_diff_text(patch, source.read, source)
-
-
-def _apply_diff_text(diff: str, read, source: FileSource) -> dict[str, str | None]:
-    changes: dict[str, str | None] = {}
-    for fd in parse_unified_diff(diff):
-        if fd.new_path is None:
-            rel = resolve_path(source, fd.old_path or "")
-            changes[rel] = None
-            continue
-        rel = resolve_path(source, fd.new_path)
-        text = changes.get(rel, read(rel)) if fd.old_path is not None else ""
-        if text is None:
-            raise EditRejected(f"diff edits {fd.new_path}, but no such file exists")
-        lines = text.splitlines(keepends=True)
-        for number, hunk in enumerate(fd.hunks, 1):
-            lines = _apply_hunk(lines, hunk, rel, number)
-        changes[rel] = "".join(lines)
-    return changes
-
-
-def _apply_hunk(lines: list[str], hunk: _Hunk, rel: str, number: int) -> list[str]:
-    if not hunk.old:
-        at = min(max(hunk.old_start, 0), len(lines))
-        return lines[:at] + hunk.new + lines[at:]
-    target = hunk.old_start - 1
-    for key in (lambda x: x, str.rstrip):
-        want = [key(x) for x in hunk.old]
-        hits = [
-            i
-            for i in range(len(lines) - len(want) + 1)
-            if [key(x) for x in lines[i : i + len(want)]] == want
-        ]
-        if hits:
-            i = min(hits, key=lambda h: abs(h - target))
-            return lines[:i] + hunk.new + lines[i + len(want) :]
-    first = hunk.old[0].rstrip("\n")
-    raise EditRejected(
-        f"diff hunk {number} for {rel} does not match the file: its lines starting with "
-        f"{first!r} are not in the file (context and '-' lines must copy the file exactly)"
     )

@@ -17,7 +17,7 @@ from ponder.budget import Budget
 from ponder.errors import ConfigError
 from ponder.llm.client import ModelClient
 from ponder.repair.agent import RepairAgent, RepairSettings
-from ponder.repair.edits import apply_patch, make_patch
+from ponder.repair.patches import apply_patch, make_patch
 from ponder.repair.search import RepairContext, make_strategy
 from ponder.repair.task import RepairTask
 from ponder.repair.testing import CachingRunner, run_and_score

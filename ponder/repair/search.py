@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ponder.budget import Budget
 from ponder.errors import ConfigError
 from ponder.repair.agent import Attempt, RepairAgent
-from ponder.repair.edits import apply_patch, make_patch
 from ponder.repair.localize import Localization, llm_pick, localize
+from ponder.repair.patches import apply_patch, make_patch
 from ponder.repair.task import RepairSpec
 from ponder.repair.testing import RepoRunner, TestReport
 from ponder.repair.tools import RepoTools
@@ -250,13 +250,24 @@ class RepairContext:
         ]
 
     def best(self) -> Node | None:
-        """Resolved first, then value, then the smaller patch, then the earlier node."""
+        """Resolved first, then the tests' value, then fewer tests broken, then the blended
+        value (the Reviewer breaks ties), then the smaller patch, then the earlier node."""
         cands = self.candidates()
         if not cands:
             return None
-        return max(
-            cands, key=lambda n: (self.value(n.id), -len(self.patch_of(n.id)), -int(n.id[1:]))
-        )
+
+        def rank(n: Node) -> tuple:
+            report = self._reports[n.id]
+            return (
+                report.resolved,
+                report.value(),
+                -len(report.p2p_broken),
+                self.value(n.id),
+                -len(self.patch_of(n.id)),
+                -int(n.id[1:]),
+            )
+
+        return max(cands, key=rank)
 
     async def choose(self, nodes: list[Node]) -> Node:
         """The chooser verifier's pick among equally valued nodes (the first without one)."""
@@ -421,7 +432,18 @@ class MCTS(PatchStrategy):
         return ctx.best()
 
     def select(self, ctx: RepairContext, root: str, expansions: dict[str, int]) -> str | None:
-        """Descend by UCT; a node is expanded again while all its children scored zero."""
+        """Descend by UCT to a node to expand; a node is expanded again while all its children
+        scored zero, and a spent subtree (depth or expansion limits) is skipped."""
+        spent: set[str] = set()
+        while root not in spent:
+            leaf = self._descend(ctx, root, expansions, spent)
+            if leaf is not None:
+                return leaf
+        return None
+
+    def _descend(
+        self, ctx: RepairContext, root: str, expansions: dict[str, int], spent: set[str]
+    ) -> str | None:
         o = self.options
         node_id = root
         while True:
@@ -429,11 +451,14 @@ class MCTS(PatchStrategy):
             live = [
                 c
                 for c in ctx.tree.children(node_id)
-                if c.parse_error is None and ctx.report_of(c.id) is not None
+                if c.parse_error is None and ctx.report_of(c.id) is not None and c.id not in spent
             ]
             can_expand = node.depth < o.max_depth and expansions.get(node_id, 0) < o.max_expansions
             if not live or all(ctx.value(c.id) == 0.0 for c in live):
-                return node_id if can_expand else None
+                if can_expand:
+                    return node_id
+                spent.add(node_id)
+                return None
             parent_visits = max(1, node.visits)
 
             def uct(c: Node, visits: int = parent_visits) -> float:
@@ -444,9 +469,9 @@ class MCTS(PatchStrategy):
                 math.log(parent_visits + 1) / (expansions.get(node_id, 0) + 1)
             )
             best = max(live, key=uct)
-            child_ok = best.depth < o.max_depth or expansions.get(best.id, 0) == 0
-            if can_expand and (widen > uct(best) or not child_ok):
+            if can_expand and (widen > uct(best) or best.depth >= o.max_depth):
                 return node_id
             if best.depth >= o.max_depth:
-                return node_id if can_expand else None
+                spent.add(best.id)
+                return None
             node_id = best.id

@@ -22,7 +22,7 @@ from typing import Protocol
 
 from ponder.budget import Budget
 from ponder.errors import ConfigError
-from ponder.repair.edits import apply_patch
+from ponder.repair.patches import apply_patch
 from ponder.repair.workspace import RepoSnapshot, copy_repo, write_changes
 
 OUTPUT_LIMIT = 20_000

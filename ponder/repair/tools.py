@@ -10,7 +10,7 @@ import fnmatch
 import re
 from dataclasses import dataclass
 
-from ponder.repair.edits import apply_patch
+from ponder.repair.patches import apply_patch
 from ponder.repair.task import RepairSpec
 from ponder.repair.testing import RepoRunner, TestReport, run_and_score
 from ponder.repair.workspace import PatchedView, RepoSnapshot

@@ -143,3 +143,25 @@ def test_value_head_dir_errors(tmp_path):
 def test_train_rejects_bad_target():
     with pytest.raises(ConfigError, match="unknown PRM target 'reward'"):
         TrainConfig(encoder="x", target="reward")
+
+
+def test_prompt_prefix_cache_gives_the_same_scores(tiny_models, tmp_path):
+    from ponder.prm.value_head import HeadConfig, ValueHead, save_value_head
+
+    torch.manual_seed(1)
+    ref = EncoderRef(path=str(tiny_models["base"]), layers=3)
+    save_value_head(tmp_path, ValueHead(32, 16), HeadConfig(encoder=ref, input_dim=32, hidden=16))
+    prompt = (
+        "Tom has 3 apples and Ann has 4 pens . each pen costs 2 dollars . what is the total cost ?"
+    )
+    reqs = [
+        ScoreRequest(prompt, ("add 3 and 4", "so 7")),
+        ScoreRequest(prompt, ("multiply 4 * 2 = 8", "then add the apples", "total 8 dollars")),
+        ScoreRequest(prompt, ("8",)),
+        ScoreRequest("a short one", ("step",)),
+    ]
+    shared = HFScorer(tmp_path, device="cpu")
+    plain = HFScorer(tmp_path, device="cpu", share_prefix=False)
+    groups = shared.batcher._groups([shared.convention.encode(r) for r in reqs])
+    assert sorted(len(m) for _, m in groups) == [1, 3] and max(s for s, _ in groups) >= 16
+    assert _close(shared.score_sync(reqs), plain.score_sync(reqs), tol=1e-5)

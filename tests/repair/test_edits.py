@@ -246,3 +246,21 @@ def test_any_reply_becomes_a_patch_or_a_reason_never_a_crash(repo, reply):
 def test_block_without_path_goes_to_the_one_file_holding_its_search_text(repo):
     reply = "```python\n<<<<<<< SEARCH\n    return y * 2\n=======\n    return y * 5\n>>>>>>> REPLACE\n```"
     assert "y * 5" in apply_edits(repo, parse_edits(reply))["pkg/core.py"]
+
+
+def test_abbreviated_class_replaces_only_the_methods_it_gives(tmp_path):
+    root = tmp_path / "r"
+    root.mkdir()
+    (root / "bus.py").write_text(
+        "class Bus:\n    def __init__(self, subs={}):\n        self.subs = subs\n\n"
+        "    def publish(self, e):\n        return self.subs.get(e, [])\n"
+    )
+    reply = (
+        "```python\nclass Bus:\n    def __init__(self, subs=None):\n"
+        "        self.subs = {} if subs is None else subs\n```"
+    )
+    changes = apply_edits(RepoSnapshot(root), parse_edits(reply))
+    assert changes["bus.py"] == (
+        "class Bus:\n    def __init__(self, subs=None):\n        self.subs = {} if subs is None else subs\n\n"
+        "    def publish(self, e):\n        return self.subs.get(e, [])\n"
+    )
