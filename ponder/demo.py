@@ -39,8 +39,9 @@ async def run_demo(
             for ref in refs:
                 task = resolve_task(ref)
                 out_dir = out_root / ref.replace("/", "_")
-                result = await solve_task(task, config, model=client, sandbox=sandbox,
-                                          out_dir=out_dir)
+                result = await solve_task(
+                    task, config, model=client, sandbox=sandbox, out_dir=out_dir
+                )
                 outcome = DemoOutcome(ref, result)
                 outcomes.append(outcome)
                 if on_result is not None:

@@ -31,8 +31,12 @@ def check_sandbox_image() -> Check:
 
 def check_llama_cpp() -> Check:
     if importlib.util.find_spec("llama_cpp") is None:
-        return Check("llama.cpp", False, "llama-cpp-python is not installed",
-                     "pip install 'ponder[local]'  (or: make install)")
+        return Check(
+            "llama.cpp",
+            False,
+            "llama-cpp-python is not installed",
+            "pip install 'ponder[local]'  (or: make install)",
+        )
     import llama_cpp
 
     info = llama_cpp.llama_print_system_info().decode(errors="replace").strip()
@@ -48,8 +52,12 @@ def check_embedded_model() -> Check:
 
 def check_gpu() -> Check:
     if importlib.util.find_spec("torch") is None:
-        return Check("gpu", False, "torch is not installed (needed for the hf/PRM backends)",
-                     "pip install 'ponder[prm]'")
+        return Check(
+            "gpu",
+            False,
+            "torch is not installed (needed for the hf/PRM backends)",
+            "pip install 'ponder[prm]'",
+        )
     import torch
 
     if torch.cuda.is_available():
@@ -60,8 +68,12 @@ def check_gpu() -> Check:
 
 def check_vllm() -> Check:
     if importlib.util.find_spec("vllm") is None:
-        return Check("vllm", True, "not installed (optional GPU serving path)",
-                     "pip install 'ponder[vllm]' on a GPU machine")
+        return Check(
+            "vllm",
+            True,
+            "not installed (optional GPU serving path)",
+            "pip install 'ponder[vllm]' on a GPU machine",
+        )
     return Check("vllm", True, "installed")
 
 

@@ -43,8 +43,13 @@ def demo(
     from ponder.demo import run_demo
 
     outcomes = asyncio.run(
-        run_demo(model=model, strategy=strategy, budget_tokens=budget_tokens, out_root=out,
-                 on_result=_print)
+        run_demo(
+            model=model,
+            strategy=strategy,
+            budget_tokens=budget_tokens,
+            out_root=out,
+            on_result=_print,
+        )
     )
     solved = sum(bool((o.result.grade or {}).get("correct")) for o in outcomes)
     _out.print(f"[bold]{solved}/{len(outcomes)} tasks solved[/] (graded on hidden tests)")
