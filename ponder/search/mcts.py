@@ -1,6 +1,7 @@
 """mcts: thought-level MCTS with execution-based simulation, backpropagation and rethink (RethinkMCTS).
 
-One iteration: select a leaf by UCT/PUCT -> expand it with k thoughts (one Solver call) ->
+The first iteration simulates the root (a direct candidate, no thoughts). Then each
+iteration: select a leaf by UCT/PUCT -> expand it with k thoughts (one Solver call) ->
 simulate each new thought (write a candidate from its path and run the verifiers) -> on a
 failing candidate, the Reviewer names the first wrong thought and the Refiner rewrites it as a
 sibling, which is simulated too -> backpropagate every simulated value up its path. The search
@@ -51,6 +52,10 @@ class MCTSOptions(StrategyOptions):
     max_depth: int = Field(3, ge=1, description="thoughts on a path: the depth limit")
     c: float = Field(1.0, ge=0.0, description="exploration constant")
     rule: str = Field("uct", description=f"selection rule: {', '.join(SELECTION_RULES)}")
+    root_rollout: bool = Field(
+        True,
+        description="first simulate a direct candidate from the root; thoughts only if it fails",
+    )
     rethink: bool = Field(True, description="rewrite the first wrong thought of failing candidates")
     rethinks_per_iteration: int = Field(
         1, ge=0, description="failing candidates rethought per iteration"
@@ -131,6 +136,10 @@ class MCTS(Strategy):
     async def expand(self, ctx: SearchContext, state: SearchState) -> Step:
         (leaf_id,) = state["frontier"]
         leaf = ctx.node(leaf_id)
+        if self.options.root_rollout and leaf.parent is None and "rollout" not in leaf.meta:
+            # Simulate the root itself first: an easy task is solved by the direct answer at
+            # greedy's cost, and a tight budget still yields a candidate.
+            return Step("execute", {"fresh": [leaf_id]})
         ctx.tree.update(leaf_id, meta=leaf.meta | {"expanded": True})
         if leaf.depth >= self.options.max_depth:
             return Step("select")  # a terminal thought: nothing to expand (now exhausted)
@@ -161,7 +170,9 @@ class MCTS(Strategy):
         failing = [
             c
             for c, t in zip(rollouts, fresh, strict=True)
-            if self._failed(ctx, c) and not ctx.node(t).meta.get("rethink_of")
+            if self._failed(ctx, c)
+            and not ctx.node(t).meta.get("rethink_of")
+            and t != ctx.tree.root_id  # a direct answer has no thought to rethink
         ]
         failing.sort(key=lambda c: (ctx.value(c), -int(c[1:])), reverse=True)
         failing = failing[: self.options.rethinks_per_iteration]

@@ -29,23 +29,38 @@ def config(grain: str) -> RunConfig:
     )
 
 
-class CountingLLM(ScriptedLLM):
-    """Appends one line per real (uncached) call to a file, after a short delay."""
+class SlowLLM(ScriptedLLM):
+    """The scripted model, slowed down so a kill lands mid-run."""
 
-    def __init__(self, calls: Path) -> None:
+    def __init__(self) -> None:
         super().__init__(Responder(plans=(BAD_PLAN,)))
-        self.calls_file = calls
 
     async def generate(self, messages, params):
         gen = await super().generate(messages, params)
         await asyncio.sleep(0.03)
-        with self.calls_file.open("a") as fh:
-            fh.write(json.dumps(messages[-1]["content"][:80]) + "\n")
         return gen
 
 
+class CountingCache(ResponseCache):
+    """Appends one line per generated (uncached) call once its answer is stored.
+
+    Counting at the store, not in the model, keeps the kill window honest: a call whose answer
+    was generated but not yet stored when the process died is in-flight work, not finished work.
+    Every call of this run is deterministic (greedy or seeded), so every one is stored.
+    """
+
+    def __init__(self, path: Path, calls: Path) -> None:
+        super().__init__(path)
+        self.calls_file = calls
+
+    def put(self, model, messages, params, gen):
+        super().put(model, messages, params, gen)
+        with self.calls_file.open("a") as fh:
+            fh.write(json.dumps(messages[-1]["content"][:80]) + "\n")
+
+
 async def main(mode: str, run_dir: Path, calls: Path, cache: Path, grain: str) -> None:
-    model = ModelClient(CountingLLM(calls), ResponseCache(cache))
+    model = ModelClient(SlowLLM(), CountingCache(cache, calls))
     if mode == "new":
         await solve_task(
             code_task(), config(grain), model=model, sandbox=InstantSandbox(), out_dir=run_dir

@@ -91,7 +91,7 @@ def test_selection_descends_and_skips_exhausted_branches():
 
 async def test_expansion_adds_k_children_in_one_call():
     ctx, llm = make_ctx()
-    strategy = MCTS(MCTSOptions(k=3))
+    strategy = MCTS(MCTSOptions(k=3, root_rollout=False))
     state: SearchState = {}
     step = await strategy.select(ctx, state)
     state.update(step.updates)
@@ -129,7 +129,7 @@ def _verdict(score: float):
 
 async def test_rethink_creates_a_refined_sibling_from_the_critique():
     ctx, llm = make_ctx(Responder(plans=(BAD_PLAN,)))
-    strategy = MCTS(MCTSOptions(k=1, max_iterations=1, max_depth=2))
+    strategy = MCTS(MCTSOptions(k=1, max_iterations=1, max_depth=2, root_rollout=False))
     state: SearchState = {}
     assert await drive(strategy, ctx, state) == "finalize"
     tree = ctx.tree
@@ -153,7 +153,7 @@ async def test_rethink_creates_a_refined_sibling_from_the_critique():
 
 async def test_mcts_stops_when_the_tree_is_fully_explored():
     ctx, _ = make_ctx(Responder(plans=(BAD_PLAN,)), FakeVerifier(lambda c: 0.0))
-    strategy = MCTS(MCTSOptions(k=1, max_depth=1, max_iterations=50, rethink=False))
+    strategy = MCTS(MCTSOptions(k=1, max_depth=1, max_iterations=50, rethink=False, root_rollout=False))
     state: SearchState = {}
     await drive(strategy, ctx, state)
     assert state["stop"] == "the tree is fully explored"
@@ -178,7 +178,14 @@ async def test_step_scorer_blends_into_the_thought_value():
     ctx, _ = make_ctx(Responder(plans=(BAD_PLAN, GOOD_PLAN)), FakeVerifier(lambda c: 0.0))
     ctx.make_verifier = lambda name: StepScorer()
     strategy = MCTS(
-        MCTSOptions(k=2, max_iterations=1, rethink=False, step_scorer="steps", step_weight=0.25)
+        MCTSOptions(
+            k=2,
+            max_iterations=1,
+            rethink=False,
+            step_scorer="steps",
+            step_weight=0.25,
+            root_rollout=False,
+        )
     )
     await drive(strategy, ctx, {})
     values = {n.text: n.meta["value"] for n in ctx.tree.children(ctx.tree.root_id)}
@@ -186,3 +193,23 @@ async def test_step_scorer_blends_into_the_thought_value():
     assert ctx.tree.root.value_sum == pytest.approx(0.25)
     good = next(n for n in ctx.tree.children(ctx.tree.root_id) if n.text == GOOD_PLAN)
     assert good.verdicts["steps"]["step_scores"] == [1.0]
+
+
+async def test_root_rollout_solves_an_easy_task_without_thoughts():
+    ctx, llm = make_ctx(Responder(first_bad=False))
+    state: SearchState = {}
+    assert await drive(MCTS(), ctx, state) == "finalize"
+    (only,) = ctx.tree.children(ctx.tree.root_id)
+    assert only.kind == "candidate" and ctx.node(only.id).passed
+    assert state.get("solved") and len(llm.calls) == 1  # greedy's cost, no thoughts
+
+
+async def test_failing_root_rollout_goes_on_to_thoughts_without_a_review():
+    ctx, llm = make_ctx(Responder(first_bad=True, plans=(GOOD_PLAN,)))
+    state: SearchState = {}
+    await drive(MCTS(MCTSOptions(k=2)), ctx, state)
+    kinds = [c.kind for c in ctx.tree.children(ctx.tree.root_id)]
+    assert kinds[0] == "candidate" and kinds.count("thought") == 2
+    prompts = [m[-1]["content"] for m, _ in llm.calls]
+    assert not any("Wrong step" in p for p in prompts[:2])  # the direct answer is not reviewed
+    assert state.get("solved")

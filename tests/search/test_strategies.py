@@ -42,7 +42,7 @@ CODE_CASES = {
     "refine": ({}, {"max_rounds": 2}, True, 3),
     "tot": ({}, {"k": 2, "breadth": 1}, True, 3),
     "beam": ({}, {"width": 1, "k": 2, "max_depth": 1}, True, 10),
-    "mcts": ({"plans": (BAD_PLAN,)}, {"k": 2, "max_iterations": 3}, True, 6),
+    "mcts": ({"plans": (BAD_PLAN,)}, {"k": 2, "max_iterations": 3}, True, 7),
     "magicore": ({"all_bad": True}, {"k": 3, "refine_top": 1}, True, 3),
 }
 
