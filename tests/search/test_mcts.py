@@ -153,7 +153,9 @@ async def test_rethink_creates_a_refined_sibling_from_the_critique():
 
 async def test_mcts_stops_when_the_tree_is_fully_explored():
     ctx, _ = make_ctx(Responder(plans=(BAD_PLAN,)), FakeVerifier(lambda c: 0.0))
-    strategy = MCTS(MCTSOptions(k=1, max_depth=1, max_iterations=50, rethink=False, root_rollout=False))
+    strategy = MCTS(
+        MCTSOptions(k=1, max_depth=1, max_iterations=50, rethink=False, root_rollout=False)
+    )
     state: SearchState = {}
     await drive(strategy, ctx, state)
     assert state["stop"] == "the tree is fully explored"
