@@ -317,6 +317,15 @@ class Strategy(ABC):
         return ctx.best(exclude=state.get("rejected"))
 
 
+class RootOnceStrategy(Strategy):
+    """A strategy whose search starts from one expansion of the root (sampling, refinement)."""
+
+    async def select(self, ctx: SearchContext, state: SearchState) -> Step:
+        if state.get("iteration", 0) >= 1:
+            return Step("finalize", {"stop": "done"})
+        return Step("expand", {"frontier": [ctx.tree.root_id]})
+
+
 def solved_updates(ctx: SearchContext, ids: list[str]) -> dict[str, Any]:
     """State updates that record an early stop when one of `ids` passed every public test."""
     if any(ctx.is_solved(i) for i in ids):

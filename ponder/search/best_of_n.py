@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 
 from ponder.search.base import (
+    RootOnceStrategy,
     SearchContext,
     SearchState,
     Step,
-    Strategy,
     StrategyOptions,
     solved_updates,
 )
@@ -21,14 +21,9 @@ class BestOfNOptions(StrategyOptions):
 
 
 @register_strategy("best_of_n")
-class BestOfN(Strategy):
+class BestOfN(RootOnceStrategy):
     Options = BestOfNOptions
     options: BestOfNOptions
-
-    async def select(self, ctx: SearchContext, state: SearchState) -> Step:
-        if state.get("iteration", 0) >= 1:
-            return Step("finalize", {"stop": "done"})
-        return Step("expand", {"frontier": [ctx.tree.root_id]})
 
     async def expand(self, ctx: SearchContext, state: SearchState) -> Step:
         root = ctx.tree.root_id

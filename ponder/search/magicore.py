@@ -7,10 +7,10 @@ from collections import defaultdict
 from pydantic import Field
 
 from ponder.search.base import (
+    RootOnceStrategy,
     SearchContext,
     SearchState,
     Step,
-    Strategy,
     StrategyOptions,
     solved_updates,
 )
@@ -38,14 +38,9 @@ def _answer_key(node: Node) -> str:
 
 
 @register_strategy("magicore")
-class Magicore(Strategy):
+class Magicore(RootOnceStrategy):
     Options = MagicoreOptions
     options: MagicoreOptions
-
-    async def select(self, ctx: SearchContext, state: SearchState) -> Step:
-        if state.get("iteration", 0) >= 1:
-            return Step("finalize", {"stop": "done"})
-        return Step("expand", {"frontier": [ctx.tree.root_id]})
 
     async def expand(self, ctx: SearchContext, state: SearchState) -> Step:
         fresh = await ctx.complete(ctx.tree.root_id, n=self.options.k)

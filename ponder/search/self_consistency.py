@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 
 from ponder.search.base import (
+    RootOnceStrategy,
     SearchContext,
     SearchState,
     Step,
-    Strategy,
     StrategyOptions,
     solved_updates,
 )
@@ -30,14 +30,9 @@ def _key(node: Node) -> str:
 
 
 @register_strategy("self_consistency")
-class SelfConsistency(Strategy):
+class SelfConsistency(RootOnceStrategy):
     Options = SelfConsistencyOptions
     options: SelfConsistencyOptions
-
-    async def select(self, ctx: SearchContext, state: SearchState) -> Step:
-        if state.get("iteration", 0) >= 1:
-            return Step("finalize", {"stop": "done"})
-        return Step("expand", {"frontier": [ctx.tree.root_id]})
 
     async def expand(self, ctx: SearchContext, state: SearchState) -> Step:
         fresh = await ctx.complete(ctx.tree.root_id, n=self.options.n)
