@@ -137,6 +137,14 @@ def _context(
     sandbox: Sandbox | None,
 ) -> SearchContext:
     parts = {"sandbox": sandbox, "model": model, "budget": budget}
+    made: dict[str, Any] = {}
+
+    def make_verifier(name: str) -> Any:
+        # One instance per name per run: a PRM verifier loads its model once, not per step.
+        if name not in made:
+            made[name] = get_verifier(name, **parts)
+        return made[name]
+
     return SearchContext(
         task=task.view(),  # the hidden part never enters the search
         tree=tree,
@@ -146,7 +154,7 @@ def _context(
         verifier=build_verifier(config.verifiers_for(task.kind), **parts),
         budget=budget,
         seed=config.seed,
-        make_verifier=lambda name: get_verifier(name, **parts),
+        make_verifier=make_verifier,
     )
 
 

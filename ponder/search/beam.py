@@ -74,9 +74,13 @@ class Beam(Strategy):
             ctx.tree.update(node_id, step_scores=verdict.step_scores or [values[node_id]])
             ctx.tree.backpropagate(node_id, values[node_id])
         ranked = sorted(fresh, key=lambda i: (values[i], -int(i[1:])), reverse=True)
-        for node_id in ranked[self.options.width :]:
-            ctx.tree.update(node_id, status="pruned")
+        kept = self.keep(ctx, ranked, state.get("depth", 0))
+        for node_id in ranked:
+            if node_id not in kept:
+                ctx.tree.update(node_id, status="pruned")
         depth = state.get("depth", 0) + 1
-        return Step(
-            "expand", {"frontier": ranked[: self.options.width], "depth": depth, "iteration": depth}
-        )
+        return Step("expand", {"frontier": kept, "depth": depth, "iteration": depth})
+
+    def keep(self, ctx: SearchContext, ranked: list[str], depth: int) -> list[str]:
+        """The paths that go on, from the fresh ones ranked best first: the global top `width`."""
+        return ranked[: self.options.width]

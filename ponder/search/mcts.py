@@ -62,7 +62,8 @@ class MCTSOptions(StrategyOptions):
     )
     step_scorer: str | None = Field(
         None,
-        description="a verifier (judge, prm, plug-in) that also scores each new thought's path",
+        description="a verifier (judge, prm, plug-in) that also scores each new thought's path "
+        "(blended into its value, and its PUCT prior among its siblings)",
     )
     step_weight: float = Field(
         0.5, ge=0.0, le=1.0, description="weight of the step score in a thought's value"
@@ -103,6 +104,18 @@ def select_leaf(tree: ThoughtTree, rule: SelectionRule, c: float) -> tuple[Node 
             node = tree.root  # restart the descent without the dead branch
             continue
         node = max(kids, key=lambda k: (rule(node, k, c), -int(k.id[1:])))
+
+
+def set_priors(tree: ThoughtTree, step_values: dict[str, float]) -> None:
+    """PUCT priors from the step scorer: each new thought's score over its new siblings' sum."""
+    by_parent: dict[str | None, list[str]] = {}
+    for node_id in step_values:
+        by_parent.setdefault(tree.node(node_id).parent, []).append(node_id)
+    for siblings in by_parent.values():
+        total = sum(step_values[i] for i in siblings)
+        if total > 0:
+            for node_id in siblings:
+                tree.update(node_id, prior=step_values[node_id] / total)
 
 
 @register_strategy("mcts")
@@ -194,6 +207,7 @@ class MCTS(Strategy):
             ):
                 ctx.tree.add_verdict(thought_id, scorer.name, verdict)
                 step_values[thought_id] = step_value(verdict)
+            set_priors(ctx.tree, step_values)
         for thought_id in thought_ids:
             value = ctx.value(ctx.node(thought_id).meta["rollout"])
             if thought_id in step_values:

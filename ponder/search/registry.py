@@ -18,6 +18,7 @@ _BUILTIN_MODULES = (
     "ponder.search.self_consistency",
     "ponder.search.tot",
     "ponder.search.beam",
+    "ponder.search.dvts",
     "ponder.search.mcts",
     "ponder.search.refine",
     "ponder.search.magicore",

@@ -195,6 +195,8 @@ async def test_step_scorer_blends_into_the_thought_value():
     assert ctx.tree.root.value_sum == pytest.approx(0.25)
     good = next(n for n in ctx.tree.children(ctx.tree.root_id) if n.text == GOOD_PLAN)
     assert good.verdicts["steps"]["step_scores"] == [1.0]
+    priors = {n.text: n.prior for n in ctx.tree.children(ctx.tree.root_id)}
+    assert priors == {BAD_PLAN: 0.0, GOOD_PLAN: 1.0}  # the step scorer's PUCT prior
 
 
 async def test_root_rollout_solves_an_easy_task_without_thoughts():

@@ -10,7 +10,17 @@ from ponder.search import known_strategies
 from tests.search.conftest import run
 from tests.search.scripted import BAD_PLAN, Responder, code_task, math_task
 
-ALL = ["beam", "best_of_n", "greedy", "magicore", "mcts", "refine", "self_consistency", "tot"]
+ALL = [
+    "beam",
+    "best_of_n",
+    "dvts",
+    "greedy",
+    "magicore",
+    "mcts",
+    "refine",
+    "self_consistency",
+    "tot",
+]
 
 
 def test_registry_lists_every_strategy():
@@ -42,6 +52,7 @@ CODE_CASES = {
     "refine": ({}, {"max_rounds": 2}, True, 3),
     "tot": ({}, {"k": 2, "breadth": 1}, True, 3),
     "beam": ({}, {"width": 1, "k": 2, "max_depth": 1}, True, 10),
+    "dvts": ({}, {"subtrees": 2, "k": 2, "max_depth": 1}, True, 12),
     "mcts": ({"plans": (BAD_PLAN,)}, {"k": 2, "max_iterations": 3}, True, 7),
     "magicore": ({"all_bad": True}, {"k": 3, "refine_top": 1}, True, 3),
 }
@@ -106,6 +117,7 @@ MATH_CASES = {
     "tot": ({"k": 2, "breadth": 1, "max_depth": 1}, None),
     "mcts": ({"k": 2, "max_iterations": 2, "max_depth": 2}, None),
     "beam": ({"width": 1, "k": 2, "max_depth": 1}, None),
+    "dvts": ({"subtrees": 2, "k": 2, "max_depth": 2}, None),
 }
 
 
@@ -128,3 +140,17 @@ async def test_self_consistency_takes_the_majority_answer(tmp_path):
     assert len(llm.calls) == 1 and llm.calls[0][1].n == 5  # one call, five samples
     assert result.solution == "42"
     assert result.verdicts["majority"]["score"] == pytest.approx(0.8)
+
+
+async def test_dvts_keeps_one_continuation_per_subtree(tmp_path):
+    search = {"subtrees": 2, "k": 2, "max_depth": 2}
+    result, llm = await run(math_task(), tmp_path, None, "dvts", Responder(), search=search)
+    from ponder.tree import ThoughtTree
+
+    tree = ThoughtTree.load(f"{result.run_dir}/tree.json")
+    forks = [n for n in tree.children(tree.root_id) if n.kind == "thought"]
+    assert len(forks) == 2  # the fork: one first step per subtree, both kept
+    for fork in forks:
+        grown = [n for n in tree.children(fork.id) if n.kind == "thought"]
+        assert len(grown) == 2  # k continuations proposed in the subtree...
+        assert sum(n.status != "pruned" for n in grown) == 1  # ...and only its best goes on
