@@ -153,7 +153,7 @@ def solve(
         str | None,
         typer.Option(
             "--strategy",
-            help="greedy, best_of_n, self_consistency, tot, beam, mcts, refine, magicore.",
+            help="greedy, best_of_n, self_consistency, tot, beam, dvts, mcts, refine, magicore.",
         ),
     ] = None,
     budget_tokens: Annotated[
