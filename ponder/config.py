@@ -73,10 +73,11 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml_mapping(path: Path, what: str = "config file", fix: str = "") -> dict[str, Any]:
+    """A YAML file of options as a dict; ConfigError naming `what` and the fix otherwise."""
     if not path.is_file():
         raise ConfigError(
-            f"config file {path} does not exist", fix="pass the path of a YAML run config"
+            f"{what} {path} does not exist", fix=fix or "pass the path of a YAML run config"
         )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -94,7 +95,7 @@ def load_config(
 
     Override values that are None are ignored, so unset CLI options keep the file's values.
     """
-    data = _read_yaml(Path(path)) if path is not None else {}
+    data = read_yaml_mapping(Path(path)) if path is not None else {}
     clean = {k: v for k, v in (overrides or {}).items() if v is not None}
     merged = _merge(data, clean)
     try:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ponder.config import read_yaml_mapping
 from ponder.errors import ConfigError
 
 POOL_STRATEGIES = ("best_of_n", "self_consistency", "pass_at_k")
@@ -75,23 +75,13 @@ class BenchConfig(BaseModel):
         return 16 if batches else 1
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(
-            f"bench recipe {path} does not exist", fix="pass a YAML file, see scenarios/"
-        )
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})", fix="fix the YAML syntax") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of options", fix="write `key: value` lines")
-    return data
-
-
 def load_bench_config(path: str | Path | None = None, **overrides: Any) -> BenchConfig:
     """The recipe at `path` (optional) with non-None `overrides` on top."""
-    data = _read_yaml(Path(path)) if path is not None else {}
+    data = (
+        read_yaml_mapping(Path(path), "bench recipe", "pass a YAML file, see scenarios/")
+        if path is not None
+        else {}
+    )
     data |= {k: v for k, v in overrides.items() if v is not None}
     try:
         return BenchConfig.model_validate(data)
