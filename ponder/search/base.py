@@ -164,6 +164,21 @@ class SearchContext:
             id=node.id, text=node.text, steps=list(node.meta.get("steps") or []), answer=node.answer
         )
 
+    async def simulate(self, thought_ids: list[str]) -> list[str]:
+        """Rollouts: one greedy candidate per thought (recorded as its `rollout`), verified
+        in one batch; stops writing when the budget is spent. The candidates' ids."""
+        rollouts = []
+        for thought_id in thought_ids:
+            if self.budget.exhausted():
+                break
+            (candidate_id,) = await self.complete(thought_id, n=1, greedy=True)
+            self.tree.update(
+                thought_id, meta=self.node(thought_id).meta | {"rollout": candidate_id}
+            )
+            rollouts.append(candidate_id)
+        await self.verify(rollouts)
+        return rollouts
+
     # ------------------------------------------------------------ verifying
 
     async def verify(self, ids: list[str], verifier: Verifier | None = None) -> dict[str, Verdict]:
@@ -324,6 +339,11 @@ class RootOnceStrategy(Strategy):
         if state.get("iteration", 0) >= 1:
             return Step("finalize", {"stop": "done"})
         return Step("expand", {"frontier": [ctx.tree.root_id]})
+
+
+def answer_key(node: Node) -> str:
+    """A candidate's final answer with whitespace normalised, for counting votes."""
+    return " ".join((node.answer or "").split())
 
 
 def solved_updates(ctx: SearchContext, ids: list[str]) -> dict[str, Any]:

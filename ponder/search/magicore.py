@@ -12,6 +12,7 @@ from ponder.search.base import (
     SearchState,
     Step,
     StrategyOptions,
+    answer_key,
     solved_updates,
 )
 from ponder.search.registry import register_strategy
@@ -33,10 +34,6 @@ class MagicoreOptions(StrategyOptions):
     max_rounds: int = Field(3, ge=0, description="Reviewer/Refiner rounds on hard problems")
 
 
-def _answer_key(node: Node) -> str:
-    return " ".join((node.answer or "").split())
-
-
 @register_strategy("magicore")
 class Magicore(RootOnceStrategy):
     Options = MagicoreOptions
@@ -52,7 +49,7 @@ class Magicore(RootOnceStrategy):
     def _groups(self, ctx: SearchContext) -> dict[str, list[Node]]:
         groups: dict[str, list[Node]] = defaultdict(list)
         for node in self._live(ctx):
-            groups[_answer_key(node)].append(node)
+            groups[answer_key(node)].append(node)
         return groups
 
     def _agreement(self, ctx: SearchContext) -> float:

@@ -162,14 +162,7 @@ class MCTS(Strategy):
 
     async def execute(self, ctx: SearchContext, state: SearchState) -> Step:
         """Simulation: one greedy candidate per fresh thought, all verified in one batch."""
-        rollouts = []
-        for thought_id in state.get("fresh", []):
-            if ctx.budget.exhausted():
-                break
-            (candidate_id,) = await ctx.complete(thought_id, n=1, greedy=True)
-            ctx.tree.update(thought_id, meta=ctx.node(thought_id).meta | {"rollout": candidate_id})
-            rollouts.append(candidate_id)
-        await ctx.verify(rollouts)
+        await ctx.simulate(state.get("fresh", []))
         return Step("score")
 
     async def score(self, ctx: SearchContext, state: SearchState) -> Step:

@@ -10,6 +10,7 @@ from ponder.search.base import (
     SearchState,
     Step,
     StrategyOptions,
+    answer_key,
     solved_updates,
 )
 from ponder.search.registry import register_strategy
@@ -23,10 +24,6 @@ VOTERS: dict[str, str] = {"math": "majority"}
 class SelfConsistencyOptions(StrategyOptions):
     n: int = Field(5, ge=1, description="solutions sampled (one call, n=n)")
     vote: str | None = Field(None, description="verifier that votes (default: the task kind's)")
-
-
-def _key(node: Node) -> str:
-    return " ".join((node.answer or "").split())
 
 
 @register_strategy("self_consistency")
@@ -63,12 +60,12 @@ class SelfConsistency(RootOnceStrategy):
         voter = self._voter(ctx)
         counts: dict[str, int] = {}
         for n in cands:
-            counts[_key(n)] = counts.get(_key(n), 0) + 1
+            counts[answer_key(n)] = counts.get(answer_key(n), 0) + 1
 
         def votes(n: Node) -> float:
             if voter is not None:
                 return float(n.verdicts.get(voter, {}).get("score", 0.0))
-            return counts[_key(n)] / len(cands)
+            return counts[answer_key(n)] / len(cands)
 
         return max(
             cands, key=lambda n: (votes(n), n.passed is True, ctx.value(n.id), -int(n.id[1:]))

@@ -47,14 +47,7 @@ class TreeOfThoughts(Strategy):
 
     async def execute(self, ctx: SearchContext, state: SearchState) -> Step:
         """The verifier values each new thought through a greedy candidate written from it."""
-        rollouts = []
-        for thought_id in state.get("fresh", []):
-            if ctx.budget.exhausted():
-                break
-            (candidate_id,) = await ctx.complete(thought_id, n=1, greedy=True)
-            ctx.tree.update(thought_id, meta=ctx.node(thought_id).meta | {"rollout": candidate_id})
-            rollouts.append(candidate_id)
-        await ctx.verify(rollouts)
+        await ctx.simulate(state.get("fresh", []))
         return Step("score")
 
     async def score(self, ctx: SearchContext, state: SearchState) -> Step:
