@@ -129,35 +129,27 @@ class TaskRecord(BaseModel):
         return str(value) if isinstance(value, int | float) else value
 
     def to_task(self) -> Task:
-        visible = VisibleTask(
-            id=self.id,
-            kind=self.kind,
-            prompt=self.prompt,
-            entry_point=self.entry_point,
-            public_tests=self.public_tests,
-            metadata=self.metadata,
-        )
         hidden = HiddenPart(
             hidden_tests=self.hidden_tests,
             reference_answer=self.answer,
             reference_solution=self.reference_solution,
         )
-        return Task(visible=visible, hidden=hidden)
+        return Task(visible=VisibleTask(**_visible_fields(self)), hidden=hidden)
 
     @classmethod
     def from_task(cls, task: Task) -> TaskRecord:
-        v, h = task.visible, task.hidden
+        h = task.hidden
         return cls(
-            kind=v.kind,
-            id=v.id,
-            prompt=v.prompt,
-            entry_point=v.entry_point,
-            public_tests=v.public_tests,
+            **_visible_fields(task.visible),
             hidden_tests=h.hidden_tests,
             answer=h.reference_answer,
             reference_solution=h.reference_solution,
-            metadata=v.metadata,
         )
+
+
+def _visible_fields(source: VisibleTask | TaskRecord) -> dict[str, Any]:
+    """The fields a record shares with the visible part, by name (`id`, `kind`, `prompt`, ...)."""
+    return {name: getattr(source, name) for name in VisibleTask.model_fields}
 
 
 def task_to_record(task: Task) -> dict[str, Any]:

@@ -20,6 +20,18 @@ from ponder.task import Grade, Task
 from ponder.tree import ThoughtTree
 
 
+@dataclass(frozen=True)
+class CellSpec:
+    """One strategy run to make: a strategy with its options on a task, under a token limit."""
+
+    task: Task
+    strategy: str
+    options: dict[str, Any]
+    budget_tokens: int | None  # completion-token limit; None: no limit (the greedy unit run)
+    seed: int
+    run_dir: Path
+
+
 @dataclass
 class CellRun:
     """What one strategy run produced, graded on the hidden part after the search."""
@@ -54,15 +66,7 @@ class PoolDraw:
 class CellExecutor(Protocol):
     """Runs cells and draws pools. The runtime one below; tests may pass their own."""
 
-    async def run(
-        self,
-        task: Task,
-        strategy: str,
-        options: dict[str, Any],
-        budget_tokens: int | None,
-        seed: int,
-        run_dir: Path,
-    ) -> CellRun: ...
+    async def run(self, cell: CellSpec) -> CellRun: ...
 
     async def draw_pool(self, task: Task, n: int, seed: int, run_dir: Path) -> PoolDraw: ...
 
@@ -131,23 +135,15 @@ class RuntimeExecutor:
         shutil.rmtree(run_dir, ignore_errors=True)
         return None
 
-    async def run(
-        self,
-        task: Task,
-        strategy: str,
-        options: dict[str, Any],
-        budget_tokens: int | None,
-        seed: int,
-        run_dir: Path,
-    ) -> CellRun:
-        config = self._config(strategy, options, budget_tokens, seed)
-        result, wall = await self._solve(task, config, run_dir)
+    async def run(self, cell: CellSpec) -> CellRun:
+        config = self._config(cell.strategy, cell.options, cell.budget_tokens, cell.seed)
+        result, wall = await self._solve(cell.task, config, cell.run_dir)
         if result.solution is None:
             grade = Grade(correct=False, details={"reason": "the run returned no solution"})
         else:
             base = Grade.model_validate(result.grade) if result.grade else None
-            grade = await self.scenario.grade(task, result.solution, self.sandbox, base=base)
-        return CellRun(result.solution, grade, _spent(result), wall, self._done(run_dir))
+            grade = await self.scenario.grade(cell.task, result.solution, self.sandbox, base=base)
+        return CellRun(result.solution, grade, _spent(result), wall, self._done(cell.run_dir))
 
     async def draw_pool(self, task: Task, n: int, seed: int, run_dir: Path) -> PoolDraw:
         """n samples from best_of_n (no greedy member), each verified on the public tests."""

@@ -56,6 +56,18 @@ def _by_strategy(summary: list[SummaryRow]) -> dict[str, list[SummaryRow]]:
     return out
 
 
+def _save(fig: plt.Figure, ax: plt.Axes, title: str, path: Path) -> Path:
+    """Finish an accuracy plot (y label, title, grid, legend), write it to `path` and close it."""
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def plot_accuracy_vs_tokens(summary: list[SummaryRow], path: Path, title: str) -> Path:
     """Accuracy against mean generated tokens per task, one line per strategy, log x axis."""
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -67,14 +79,7 @@ def plot_accuracy_vs_tokens(summary: list[SummaryRow], path: Path, title: str) -
         ax.plot(xs, [100 * r.accuracy for r in rows], **({"marker": "o"} | style), label=strategy)
     ax.set_xscale("log")
     ax.set_xlabel("generated tokens per task (mean, log scale)")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, title, path)
 
 
 def plot_pass_at_k(summary: list[SummaryRow], path: Path, title: str) -> Path | None:
@@ -89,14 +94,7 @@ def plot_pass_at_k(summary: list[SummaryRow], path: Path, title: str) -> Path | 
         ax.plot([r.budget for r in rows], [100 * r.accuracy for r in rows], marker="o", label=label)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("k (samples)")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, title, path)
 
 
 def _title(out_dir: Path, rows: list[CellResult]) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import ponder
 from ponder.benchmark.config import MIN_UNIT_TOKENS, POOL_STRATEGIES, BenchConfig
-from ponder.benchmark.executor import CellExecutor, PoolDraw
+from ponder.benchmark.executor import CellExecutor, CellSpec, PoolDraw
 from ponder.benchmark.pool import derive, grade_pool, load_pools, save_pool
 from ponder.benchmark.results import MANIFEST, CellKey, CellResult, ResultsStore
 from ponder.benchmark.stats import PoolSample
@@ -105,14 +105,10 @@ class TaskBench:
         if strategy in POOL_STRATEGIES:  # run directly only with --no-pool
             options.setdefault("n", budget)
         tokens = None if unit is None else budget * unit
+        run_dir = self._run_dir(task, f"{strategy}-b{budget}")
         try:
             run = await self.executor.run(
-                task,
-                strategy,
-                options,
-                tokens,
-                self.config.seed,
-                self._run_dir(task, f"{strategy}-b{budget}"),
+                CellSpec(task, strategy, options, tokens, self.config.seed, run_dir)
             )
         except PonderError as exc:
             return self._row(

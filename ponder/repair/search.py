@@ -90,6 +90,11 @@ class RepairContext:
 
     # ------------------------------------------------------------ nodes
 
+    @property
+    def root(self) -> str:
+        """The root node's id: the repository before any candidate edit."""
+        return self.tree.root_id or "n0"
+
     def node(self, node_id: str) -> Node:
         return self.tree.node(node_id)
 
@@ -330,7 +335,7 @@ class SingleShot(PatchStrategy):
     """One greedy proposal from the unchanged repository."""
 
     async def run(self, ctx: RepairContext) -> Node | None:
-        ids = await ctx.expand(ctx.tree.root_id or "n0", n=1, greedy=True)
+        ids = await ctx.expand(ctx.root, n=1, greedy=True)
         await ctx.evaluate(ids, review=False)
         return ctx.best()
 
@@ -347,7 +352,7 @@ class BestOfN(PatchStrategy):
     options: BestOfNOptions
 
     async def run(self, ctx: RepairContext) -> Node | None:
-        root = ctx.tree.root_id or "n0"
+        root = ctx.root
         ids = await ctx.expand(root, n=1, greedy=True)
         if self.options.n > 1 and not ctx.budget.exhausted():
             ids += await ctx.expand(root, n=self.options.n - 1)
@@ -376,7 +381,7 @@ class Refine(PatchStrategy):
     options: RefineOptions
 
     async def run(self, ctx: RepairContext) -> Node | None:
-        root = ctx.tree.root_id or "n0"
+        root = ctx.root
         ids = await ctx.expand(root, n=1, greedy=True)
         await ctx.evaluate(ids)
         for _ in range(self.options.rounds):
@@ -407,7 +412,7 @@ class MCTS(PatchStrategy):
 
     async def run(self, ctx: RepairContext) -> Node | None:
         o = self.options
-        root = ctx.tree.root_id or "n0"
+        root = ctx.root
         expansions: dict[str, int] = {}
         for iteration in range(o.iterations):
             if ctx.budget.exhausted():

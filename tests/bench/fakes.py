@@ -6,10 +6,9 @@ import asyncio
 from collections import Counter
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from ponder.benchmark.config import BenchConfig
-from ponder.benchmark.executor import CellRun, Draw, PoolDraw
+from ponder.benchmark.executor import CellRun, CellSpec, Draw, PoolDraw
 from ponder.budget import Spend
 from ponder.errors import SandboxError
 from ponder.scenarios.base import Scenario
@@ -60,15 +59,8 @@ class ScriptedExecutor:
         if self.fail_after is not None and len(self.calls) + len(self.pools) > self.fail_after:
             raise RuntimeError("injected crash")
 
-    async def run(
-        self,
-        task: Task,
-        strategy: str,
-        options: dict[str, Any],
-        budget_tokens: int | None,
-        seed: int,
-        run_dir: Path,
-    ) -> CellRun:
+    async def run(self, cell: CellSpec) -> CellRun:
+        task, strategy, budget_tokens = cell.task, cell.strategy, cell.budget_tokens
         budget = 1 if budget_tokens is None else budget_tokens // 40
         self.calls.append((task.id, strategy, budget_tokens))
         self._tick()

@@ -52,27 +52,9 @@ def test_report_rebuilds_table_csv_and_plots(tmp_path: Path) -> None:
 def test_a_rerun_cell_counts_once_and_success_beats_an_error(tmp_path: Path) -> None:
     _write(tmp_path, {("greedy", 1): [False]})
     store = ResultsStore(tmp_path)
-    store.append(
-        CellResult(
-            scenario="humaneval",
-            task_id="HumanEval/0",
-            strategy="greedy",
-            budget=1,
-            correct=True,
-            score=1.0,
-        )
-    )
-    store.append(
-        CellResult(
-            scenario="humaneval",
-            task_id="HumanEval/0",
-            strategy="greedy",
-            budget=1,
-            correct=False,
-            score=0.0,
-            error="boom",
-        )
-    )
+    cell = {"scenario": "humaneval", "task_id": "HumanEval/0", "strategy": "greedy", "budget": 1}
+    store.append(CellResult(**cell, correct=True, score=1.0))
+    store.append(CellResult(**cell, correct=False, score=0.0, error="boom"))
     (row,) = build_report(tmp_path).summary
     assert (row.tasks, row.accuracy, row.errors) == (1, 1.0, 0)
 

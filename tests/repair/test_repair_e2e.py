@@ -41,6 +41,18 @@ def snapshot_bytes(root) -> dict[str, bytes]:
     return {f: (snap.root / f).read_bytes() for f in snap.files()}
 
 
+async def repair_with(task, script, runner, strategy, *, tokens, **kwargs):
+    """`repair` with the scripted model and a token budget; the other arguments pass through."""
+    return await repair(
+        task,
+        scripted_client(script),
+        runner,
+        strategy=strategy,
+        budget=Budget(max_total_tokens=tokens),
+        **kwargs,
+    )
+
+
 @pytest.fixture(scope="module")
 def pager():
     return load_scenario(SCENARIOS / "offbyone_pagination")
@@ -49,13 +61,8 @@ def pager():
 async def test_mcts_correct_edit_passes_and_writes_run_dir(pager, runner, tmp_path):
     before = snapshot_bytes(pager.spec.repo_dir)
     script = RepairScript([FIX_PAGER])
-    result = await repair(
-        pager,
-        scripted_client(script),
-        runner,
-        strategy="mcts",
-        budget=Budget(max_total_tokens=50_000),
-        out_dir=tmp_path / "run",
+    result = await repair_with(
+        pager, script, runner, "mcts", tokens=50_000, out_dir=tmp_path / "run"
     )
     assert result.resolved and result.grade["resolved"]
     assert "-    end = start + per_page - 1\n+    end = start + per_page\n" in result.patch
@@ -77,13 +84,8 @@ async def test_mcts_correct_edit_passes_and_writes_run_dir(pager, runner, tmp_pa
 
 async def test_malformed_edit_is_rejected_with_reason_and_the_loop_continues(pager, runner):
     script = RepairScript([MALFORMED, MALFORMED, MALFORMED, FIX_PAGER])
-    result = await repair(
-        pager,
-        scripted_client(script),
-        runner,
-        strategy="mcts",
-        options={"width": 3, "review": False},
-        budget=Budget(max_total_tokens=80_000),
+    result = await repair_with(
+        pager, script, runner, "mcts", tokens=80_000, options={"width": 3, "review": False}
     )
     assert result.resolved
     # The first expansion (greedy 1 + sampled 2) was all rejected; the reason reached the next prompt.
@@ -97,13 +99,8 @@ async def test_malformed_edit_is_rejected_with_reason_and_the_loop_continues(pag
 
 async def test_rejected_nodes_keep_their_reason_in_the_tree(pager, runner, tmp_path):
     script = RepairScript([MALFORMED])
-    result = await repair(
-        pager,
-        scripted_client(script),
-        runner,
-        strategy="single",
-        budget=Budget(max_total_tokens=20_000),
-        out_dir=tmp_path / "run",
+    result = await repair_with(
+        pager, script, runner, "single", tokens=20_000, out_dir=tmp_path / "run"
     )
     assert not result.resolved and result.patch == ""
     tree = ThoughtTree.load(tmp_path / "run" / "tree.json")
@@ -117,13 +114,7 @@ async def test_edit_to_a_test_file_is_rejected(pager, runner):
         "tests/test_core.py\n<<<<<<< SEARCH\n    assert get_page(list(range(10)), 1, 3) == [0, 1, 2]\n"
         "=======\n    assert True\n>>>>>>> REPLACE\n"
     )
-    result = await repair(
-        pager,
-        scripted_client(RepairScript([cheat])),
-        runner,
-        strategy="single",
-        budget=Budget(max_total_tokens=20_000),
-    )
+    result = await repair_with(pager, RepairScript([cheat]), runner, "single", tokens=20_000)
     assert not result.resolved and result.patch == ""
 
 
@@ -132,13 +123,7 @@ async def test_refine_stacks_a_second_edit_on_the_first_patch(runner):
     script = RepairScript(
         [FIX_STORE, FIX_QUERY], review="Lookups are not normalized yet.\nScore: 4"
     )
-    result = await repair(
-        task,
-        scripted_client(script),
-        runner,
-        strategy="refine",
-        budget=Budget(max_total_tokens=60_000),
-    )
+    result = await repair_with(task, script, runner, "refine", tokens=60_000)
     assert result.resolved
     assert "inventory/store.py" in result.patch and "inventory/query.py" in result.patch
     second = script.edit_prompts[1]
@@ -186,13 +171,8 @@ async def test_apply_writes_the_patch_to_the_repository(pager, runner, tmp_path)
     scenario = tmp_path / "scenario"
     shutil.copytree(SCENARIOS / "offbyone_pagination", scenario)
     task = load_scenario(scenario)
-    result = await repair(
-        task,
-        scripted_client(RepairScript([FIX_PAGER])),
-        runner,
-        strategy="single",
-        budget=Budget(max_total_tokens=20_000),
-        apply=True,
+    result = await repair_with(
+        task, RepairScript([FIX_PAGER]), runner, "single", tokens=20_000, apply=True
     )
     assert result.applied
     assert "end = start + per_page\n" in (scenario / "repo" / "pager" / "core.py").read_text()
@@ -205,13 +185,13 @@ async def test_mcts_with_the_docker_repository_runner(pager, tmp_path):
 
     before = snapshot_bytes(pager.spec.repo_dir)
     script = RepairScript([MALFORMED, FIX_PAGER])
-    result = await repair(
+    result = await repair_with(
         pager,
-        scripted_client(script),
+        script,
         DockerRepoRunner(timeout_s=120),
-        strategy="mcts",
+        "mcts",
+        tokens=50_000,
         options={"width": 2, "review": False},
-        budget=Budget(max_total_tokens=50_000),
         out_dir=tmp_path / "run",
     )
     assert result.resolved and result.runner == "docker" and result.isolated
@@ -222,13 +202,13 @@ async def test_mcts_with_the_docker_repository_runner(pager, tmp_path):
 async def test_mcts_descends_into_a_partial_fix_and_extends_its_patch(runner, tmp_path):
     task = load_scenario(SCENARIOS / "two_file_sku")
     script = RepairScript([FIX_STORE, FIX_QUERY], review="Lookups still differ.\nScore: 3")
-    result = await repair(
+    result = await repair_with(
         task,
-        scripted_client(script),
+        script,
         runner,
-        strategy="mcts",
+        "mcts",
+        tokens=60_000,
         options={"width": 1, "iterations": 4},
-        budget=Budget(max_total_tokens=60_000),
         out_dir=tmp_path / "run",
     )
     assert result.resolved

@@ -3,11 +3,30 @@ passes before the reference patch; after it, both pass."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from ponder.repair.task import load_scenario, load_scenarios
+from ponder.repair.task import RepairTask, load_scenario, load_scenarios
+from ponder.repair.testing import RepoRunner, run_and_score
 from ponder.repair.workspace import RepoSnapshot
 from tests.repair.conftest import SCENARIO_NAMES, SCENARIOS
+
+if TYPE_CHECKING:  # not at run time: pytest would try to collect a Test* class
+    from ponder.repair.testing import TestReport
+
+
+async def score_patch(runner: RepoRunner, task: RepairTask, patch: str) -> TestReport:
+    """The scenario's tests on its repository with `patch` applied, scored by its test ids."""
+    spec = task.spec
+    return await run_and_score(
+        runner,
+        RepoSnapshot(spec.repo_dir),
+        patch,
+        spec.test_cmd,
+        spec.fail_to_pass,
+        spec.pass_to_pass,
+    )
 
 
 def test_at_least_ten_scenarios_with_the_required_bug_kinds():
@@ -31,23 +50,11 @@ async def test_reference_patch_solves_scenario(name, runner):
     spec = task.spec
     assert spec.fail_to_pass and spec.pass_to_pass
     assert task.hidden.reference_patch
-    snapshot = RepoSnapshot(spec.repo_dir)
-    from ponder.repair.testing import run_and_score
-
-    before = await run_and_score(
-        runner, snapshot, "", spec.test_cmd, spec.fail_to_pass, spec.pass_to_pass
-    )
+    before = await score_patch(runner, task, "")
     assert before.f2p_failed == spec.fail_to_pass, before.output[-2000:]
     assert before.p2p_broken == [], before.output[-2000:]
     assert not before.resolved
-    after = await run_and_score(
-        runner,
-        snapshot,
-        task.hidden.reference_patch,
-        spec.test_cmd,
-        spec.fail_to_pass,
-        spec.pass_to_pass,
-    )
+    after = await score_patch(runner, task, task.hidden.reference_patch)
     assert after.resolved, after.output[-2000:]
     assert after.f2p_passed == spec.fail_to_pass
     assert after.exit_code == 0
@@ -67,23 +74,12 @@ def test_agent_view_holds_no_reference(name):
 @pytest.mark.parametrize("name", SCENARIO_NAMES)
 async def test_reference_patch_in_a_docker_repo_job(name):
     """The same check through the real repository job: a fresh container per run."""
-    from ponder.repair.testing import DockerRepoRunner, run_and_score
+    from ponder.repair.testing import DockerRepoRunner
 
     task = load_scenario(SCENARIOS / name)
-    spec = task.spec
-    snapshot = RepoSnapshot(spec.repo_dir)
     runner = DockerRepoRunner(timeout_s=120)
-    before = await run_and_score(
-        runner, snapshot, "", spec.test_cmd, spec.fail_to_pass, spec.pass_to_pass
-    )
-    assert before.f2p_failed == spec.fail_to_pass, before.output[-2000:]
+    before = await score_patch(runner, task, "")
+    assert before.f2p_failed == task.spec.fail_to_pass, before.output[-2000:]
     assert before.p2p_broken == []
-    after = await run_and_score(
-        runner,
-        snapshot,
-        task.hidden.reference_patch,
-        spec.test_cmd,
-        spec.fail_to_pass,
-        spec.pass_to_pass,
-    )
+    after = await score_patch(runner, task, task.hidden.reference_patch)
     assert after.resolved, after.output[-2000:]

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import fcntl
 import ipaddress
+import json
 import socket
 import struct
 from collections.abc import AsyncIterator
+from typing import Any
 
 import docker
 import pytest
 import pytest_asyncio
 
 from ponder.errors import SandboxError
-from ponder.sandbox import Job, Sandbox, open_sandbox
+from ponder.sandbox import ExecResult, Job, Limits, Sandbox, open_sandbox
 from ponder.sandbox.engine import docker_client
 from ponder.sandbox.image import build_image, find_image
 
@@ -67,6 +69,18 @@ def gateway_ip(engine: docker.DockerClient) -> str:
     subnet = ipaddress.ip_network(attrs["IPAM"]["Config"][0]["Subnet"])
     assert ipaddress.ip_address(gateway) in subnet, (gateway, subnet)
     return gateway
+
+
+async def run_ok(sandbox: Sandbox, code: str, limits: Limits | None = None) -> ExecResult:
+    """Run `code` as a job that must finish with status ok; its result."""
+    result = await sandbox.run(Job(code=code, limits=limits or Limits()))
+    assert result.status == "ok", result
+    return result
+
+
+async def run_json(sandbox: Sandbox, code: str, limits: Limits | None = None) -> Any:
+    """Run `code`, which prints one JSON value, as a job that must finish ok; the value."""
+    return json.loads((await run_ok(sandbox, code, limits)).stdout)
 
 
 async def assert_serves(sandbox: Sandbox, times: int = 3) -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from ponder.sandbox import Job, Limits, open_sandbox
-from tests.sandbox.conftest import assert_serves
+from tests.sandbox.conftest import assert_serves, run_json, run_ok
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="session")]
 
@@ -160,8 +158,7 @@ async def test_children_left_sleeping_are_gone_before_the_next_job(single) -> No
         "    os._exit(0)\n"
         "print('spawned')\n"
     )
-    first = await single.run(Job(code=code))
-    assert first.status == "ok", first
+    first = await run_ok(single, code)
     assert first.stdout == "spawned\n"
     census = (
         "import os, json\n"
@@ -175,9 +172,7 @@ async def test_children_left_sleeping_are_gone_before_the_next_job(single) -> No
         "            pass\n"
         "print(json.dumps(others))\n"
     )
-    second = await single.run(Job(code=census))
-    assert second.status == "ok", second
-    assert json.loads(second.stdout) == {}
+    assert await run_json(single, census) == {}
 
 
 async def test_files_of_one_job_are_invisible_to_the_next(single) -> None:
@@ -187,18 +182,14 @@ async def test_files_of_one_job_are_invisible_to_the_next(single) -> None:
         "    open(path, 'w').write('secret')\n"
         "print(json.dumps(os.getcwd()))\n"
     )
-    first = await single.run(Job(code=writer))
-    assert first.status == "ok", first
-    first_dir = json.loads(first.stdout)
+    first_dir = await run_json(single, writer)
     reader = (
         "import os, json\n"
         f"paths = [{first_dir!r}, {first_dir + '/left.txt'!r}, '/tmp/left.txt', '/dev/shm/left.txt']\n"
         "print(json.dumps({'exists': [p for p in paths if os.path.exists(p)],\n"
         "    'tmp': os.listdir('/tmp'), 'shm': os.listdir('/dev/shm'), 'cwd': os.getcwd()}))\n"
     )
-    second = await single.run(Job(code=reader))
-    assert second.status == "ok", second
-    seen = json.loads(second.stdout)
+    seen = await run_json(single, reader)
     assert seen["exists"] == []
     assert seen["tmp"] == [os_basename(seen["cwd"])]
     assert seen["shm"] == []
@@ -206,8 +197,7 @@ async def test_files_of_one_job_are_invisible_to_the_next(single) -> None:
 
 async def test_sysv_shared_memory_does_not_survive_a_job(single) -> None:
     make = "import ctypes\nlibc = ctypes.CDLL(None)\nprint(libc.shmget(0x5eed, 4096, 0o1666))\n"
-    first = await single.run(Job(code=make))
-    assert first.status == "ok", first
+    first = await run_ok(single, make)
     assert int(first.stdout) >= 0
     check = "print(open('/proc/sysvipc/shm').read().splitlines()[1:])"
     second = await single.run(Job(code=check))
@@ -234,8 +224,7 @@ async def test_posix_message_queues_do_not_survive_a_job(single) -> None:
         "rt = ctypes.CDLL('librt.so.1', use_errno=True)\n"
         "print(rt.mq_open(b'/ponder-leak', os.O_CREAT | os.O_RDWR, 0o600, None))\n"
     )
-    first = await single.run(Job(code=make))
-    assert first.status == "ok", first
+    first = await run_ok(single, make)
     assert int(first.stdout) >= 0
     second = await single.run(Job(code="import os\nprint(os.listdir('/dev/mqueue'))"))
     assert second.stdout == "[]\n", second

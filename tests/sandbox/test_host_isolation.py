@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import socket
 
 import pytest
 
-from ponder.sandbox import Job, open_sandbox
+from ponder.sandbox import open_sandbox
 from ponder.sandbox.docker_deployment import LABEL, OWNER_LABEL, owner
-from tests.sandbox.conftest import assert_serves
+from tests.sandbox.conftest import assert_serves, run_json
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="session")]
 
@@ -48,9 +47,7 @@ async def test_host_environment_never_reaches_the_sandbox(
     async with open_sandbox("docker", pool_size=1, image=sandbox_image) as fresh:
         half = len(token) // 2  # the job's own source must not contain the token whole
         prelude = f"import sys\nsys.argv_token = {token[:half]!r} + {token[half:]!r}\n"
-        result = await fresh.run(Job(code=prelude + SCAN))
-        assert result.status == "ok", result
-        seen = json.loads(result.stdout)
+        seen = await run_json(fresh, prelude + SCAN)
         assert seen["hits"] == []
         assert "PONDER_TEST_SECRET" not in seen["env_keys"]
         assert seen["env_cmd_lines"] > 0  # the scan really read `env`
@@ -69,9 +66,7 @@ async def test_host_files_are_not_visible(pool, tmp_path) -> None:
         "    'hostname': open('/etc/hostname').read().strip(), 'uid': os.getuid(),\n"
         "    'mounts': open('/proc/mounts').read()}))\n"
     )
-    result = await pool.run(Job(code=code))
-    assert result.status == "ok", result
-    seen = json.loads(result.stdout)
+    seen = await run_json(pool, code)
     assert seen["exists"] == []
     assert seen["hostname"] == "sandbox" != socket.gethostname()
     assert seen["uid"] >= 10001
@@ -96,9 +91,7 @@ async def test_root_filesystem_is_read_only_and_privileges_dropped(pool) -> None
         "    out['setuid'] = exc.errno\n"
         "print(json.dumps(out))\n"
     )
-    result = await pool.run(Job(code=code))
-    assert result.status == "ok", result
-    seen = json.loads(result.stdout)
+    seen = await run_json(pool, code)
     assert all(value != "written" for value in seen.values()), seen
     assert seen["CapEff"] == "0000000000000000"
     assert seen["NoNewPrivs"] == "1"

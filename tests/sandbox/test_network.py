@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import socket
 
 import pytest
 
-from ponder.sandbox import Job, Limits
-from tests.sandbox.conftest import assert_serves
+from ponder.sandbox import Limits
+from tests.sandbox.conftest import assert_serves, run_json
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="session")]
 
@@ -19,9 +18,7 @@ async def test_only_loopback_and_no_default_route(pool) -> None:
         "routes = open('/proc/net/route').read().splitlines()[1:]\n"
         "print(json.dumps({'ifaces': sorted(os.listdir('/sys/class/net')), 'routes': routes}))\n"
     )
-    result = await pool.run(Job(code=code))
-    assert result.status == "ok", result
-    seen = json.loads(result.stdout)
+    seen = await run_json(pool, code)
     assert seen["ifaces"] == ["lo"]
     assert seen["routes"] == []
 
@@ -68,9 +65,7 @@ async def test_egress_to_a_host_listener_fails(pool, gateway_ip: str) -> None:
             f"import sys\nsys.argv_host = {gateway_ip!r}\nsys.argv_port = {tcp.getsockname()[1]}\n"
             f"sys.argv_udp = {udp.getsockname()[1]}\n"
         )
-        result = await pool.run(Job(code=prelude + EGRESS, limits=Limits(timeout_s=10)))
-        assert result.status == "ok", result
-        outcome = json.loads(result.stdout)
+        outcome = await run_json(pool, prelude + EGRESS, Limits(timeout_s=10))
         assert all(value.startswith("refused") for value in outcome.values()), outcome
         with pytest.raises(BlockingIOError):
             tcp.accept()
