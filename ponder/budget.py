@@ -15,6 +15,7 @@ class Spend:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     llm_calls: int = 0
+    samples: int = 0  # completions returned (a call with n=8 returns 8)
     cached_calls: int = 0
     sandbox_runs: int = 0
     llm_seconds: float = 0.0
@@ -35,10 +36,12 @@ class Spend:
 class Budget:
     """Limits (None = unlimited) plus the running spend.
 
-    Strategies call `exhausted()` before each step; LLM clients and sandboxes call
-    `record_llm` / `record_sandbox` after each call. Tokens from cache hits are counted
-    as spent (the strategy used them) but flagged in `cached_calls`, so a rerun
-    reports the same compute as the original run.
+    Strategies call `exhausted()` before each step, and size a batch of samples with
+    `samples_left`; LLM clients and sandboxes call `record_llm` / `record_sandbox` after each
+    call. Tokens from cache hits are counted as spent (the strategy used them) but flagged in
+    `cached_calls`, so a rerun reports the same compute as the original run. A resumed run
+    carries over what the run spent before, wall seconds included (`resume`), so every limit
+    counts the whole run.
     """
 
     max_completion_tokens: int | None = None
@@ -48,13 +51,25 @@ class Budget:
     max_seconds: float | None = None
     spent: Spend = field(default_factory=Spend)
     started_at: float = field(default_factory=time.monotonic)
+    seconds_before: float = 0.0  # wall seconds the run spent before it was resumed
+
+    def resume(self, spent: dict[str, float], wall_seconds: float) -> None:
+        """Carry over what a checkpoint recorded: the spend and the wall seconds so far."""
+        self.spent = Spend(**spent)
+        self.seconds_before = float(wall_seconds)
 
     def record_llm(
-        self, prompt_tokens: int, completion_tokens: int, seconds: float, cached: bool = False
+        self,
+        prompt_tokens: int,
+        completion_tokens: int,
+        seconds: float,
+        cached: bool = False,
+        samples: int = 1,
     ) -> None:
         self.spent.prompt_tokens += prompt_tokens
         self.spent.completion_tokens += completion_tokens
         self.spent.llm_calls += 1
+        self.spent.samples += samples
         self.spent.cached_calls += int(cached)
         self.spent.llm_seconds += seconds
 
@@ -64,7 +79,7 @@ class Budget:
 
     @property
     def wall_seconds(self) -> float:
-        return time.monotonic() - self.started_at
+        return self.seconds_before + time.monotonic() - self.started_at
 
     def exhausted_reason(self) -> str | None:
         """Name of the first limit reached, or None while compute remains."""
@@ -94,6 +109,32 @@ class Budget:
         if self.max_completion_tokens is None:
             return None
         return max(0, self.max_completion_tokens - self.spent.completion_tokens)
+
+    def remaining_total_tokens(self) -> int | None:
+        if self.max_total_tokens is None:
+            return None
+        return max(0, self.max_total_tokens - self.spent.total_tokens)
+
+    def expected_sample_tokens(self, max_tokens: int) -> int:
+        """Completion tokens one more sample is expected to cost: the run's mean so far
+        (capped at `max_tokens`), or `max_tokens` before any sample was drawn."""
+        if not self.spent.samples:
+            return max(1, max_tokens)
+        mean = -(-self.spent.completion_tokens // self.spent.samples)  # ceiling
+        return max(1, min(max_tokens, mean))
+
+    def samples_left(self, n: int, max_tokens: int) -> int:
+        """How many of `n` samples of up to `max_tokens` completion tokens one call may ask for.
+
+        As many as the remaining token limits pay for at the run's mean sample length so far
+        (`expected_sample_tokens`), so one batch cannot overshoot them by n samples; `n` when
+        they have room (or there are none). At least one: whether to call at all is
+        `exhausted()`'s answer, checked before every step.
+        """
+        cost = self.expected_sample_tokens(max_tokens)
+        left = [self.remaining_completion_tokens(), self.remaining_total_tokens()]
+        affordable = min((t // cost for t in left if t is not None), default=n)
+        return max(1, min(n, affordable))
 
     def report(self) -> dict:
         return {

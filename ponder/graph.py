@@ -47,7 +47,13 @@ class Runtime:
 
 def _bookkeeping(rt: Runtime) -> dict[str, Any]:
     """Fields every phase writes: where the tree log is, what was spent, the best so far."""
-    return {"tree_seq": rt.ctx.tree.seq, "spent": asdict(rt.ctx.budget.spent), **rt.ctx.progress()}
+    budget = rt.ctx.budget
+    return {
+        "tree_seq": rt.ctx.tree.seq,
+        "spent": asdict(budget.spent),
+        "wall_seconds": round(budget.wall_seconds, 3),
+        **rt.ctx.progress(),
+    }
 
 
 def _phase_node(phase: str, rt: Runtime) -> Callable[[SearchState], Awaitable[dict[str, Any]]]:

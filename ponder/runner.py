@@ -15,7 +15,7 @@ from typing import Any
 from langgraph.types import Command
 
 from ponder.agents import Refiner, Reviewer, Solver
-from ponder.budget import Budget, Spend
+from ponder.budget import Budget
 from ponder.config import RunConfig
 from ponder.errors import ConfigError
 from ponder.graph import ApproveFn, InlineSqliteSaver, Runtime, build_graph
@@ -117,6 +117,16 @@ class _EventLog:
 
     def close(self) -> None:
         self.fh.close()
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """What drives a run besides its task and config: the model, the sandbox and the callbacks."""
+
+    model: ModelClient
+    sandbox: Sandbox | None = None
+    on_event: EventFn | None = None
+    approve: ApproveFn | None = None
 
 
 async def _decide(approve: ApproveFn | None, payload: dict[str, Any]) -> str:
@@ -230,16 +240,9 @@ async def _drive(
 
 
 async def _run(
-    run_dir: Path,
-    task: Task,
-    config: RunConfig,
-    *,
-    model: ModelClient,
-    sandbox: Sandbox | None,
-    on_event: EventFn | None,
-    approve: ApproveFn | None,
-    resume: bool,
+    run_dir: Path, task: Task, config: RunConfig, parts: _Parts, *, resume: bool
 ) -> RunResult:
+    model, sandbox, approve = parts.model, parts.sandbox, parts.approve
     budget = config.budget.to_budget()
     strategy = get_strategy(config.strategy, config.search)
     rt = Runtime(strategy=strategy, ctx=None, interactive=config.interactive)  # type: ignore[arg-type]
@@ -250,13 +253,13 @@ async def _run(
         values = dict(snapshot.values or {})
         if resume and values:
             tree = ThoughtTree.replay(run_dir / TREE_LOG, upto=values.get("tree_seq"), attach=True)
-            budget.spent = Spend(**values.get("spent", {}))
+            budget.resume(values.get("spent", {}), values.get("wall_seconds", 0.0))
         else:
             (run_dir / TREE_LOG).touch()
             tree = ThoughtTree.replay(run_dir / TREE_LOG, upto=0, attach=True)  # a fresh log
             tree.add_root(task.view().prompt)
         rt.ctx = _context(task, config, tree, budget, model, sandbox)
-        events = _EventLog(run_dir / EVENTS, tree, on_event)
+        events = _EventLog(run_dir / EVENTS, tree, parts.on_event)
         try:
             if resume and values:
                 events.emit("resume", tree_seq=values.get("tree_seq"), next=list(snapshot.next))
@@ -276,6 +279,7 @@ async def _run(
                     "depth": 0,
                     "tree_seq": tree.seq,
                     "spent": asdict(budget.spent),
+                    "wall_seconds": round(budget.wall_seconds, 3),
                 }
                 await _drive(graph, start, config, events, approve)
             state = dict((await graph.aget_state(THREAD)).values)
@@ -332,16 +336,8 @@ async def solve_task(
     (run_dir / TASK).write_text(
         json.dumps(task_to_record(task), ensure_ascii=False), encoding="utf-8"
     )
-    return await _run(
-        run_dir,
-        task,
-        config,
-        model=model,
-        sandbox=sandbox,
-        on_event=on_event,
-        approve=approve,
-        resume=False,
-    )
+    parts = _Parts(model, sandbox, on_event, approve)
+    return await _run(run_dir, task, config, parts, resume=False)
 
 
 def load_run(run_dir: str | Path) -> tuple[Task, RunConfig]:
@@ -373,16 +369,8 @@ async def resume_run(
     task, config = load_run(run_dir)
     if not (run_dir / CHECKPOINTS).exists():
         raise ConfigError(f"{run_dir} has no checkpoints", fix="start the run with `ponder solve`")
-    return await _run(
-        run_dir,
-        task,
-        config,
-        model=model,
-        sandbox=sandbox,
-        on_event=on_event,
-        approve=approve,
-        resume=True,
-    )
+    parts = _Parts(model, sandbox, on_event, approve)
+    return await _run(run_dir, task, config, parts, resume=True)
 
 
 def load_task_ref(ref: str) -> Task:

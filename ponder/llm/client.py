@@ -43,7 +43,13 @@ class ModelClient:
             if use_cache:
                 self.cache.put(self.llm.name, messages, params, gen)
         if budget is not None:
-            budget.record_llm(gen.prompt_tokens, gen.completion_tokens, gen.seconds, gen.cached)
+            budget.record_llm(
+                gen.prompt_tokens,
+                gen.completion_tokens,
+                gen.seconds,
+                gen.cached,
+                samples=len(gen.completions),
+            )
         return gen
 
     async def aclose(self) -> None:

@@ -14,7 +14,7 @@ from ponder.agents.kinds import kind_of
 from ponder.budget import Budget
 from ponder.task import VisibleTask
 from ponder.tree import Node, ThoughtTree
-from ponder.verifiers.base import Candidate, Verdict, Verifier
+from ponder.verifiers.base import Candidate, Verdict, Verifier, is_collective
 
 Phase = Literal[
     "select", "expand", "execute", "score", "review", "refine", "backpropagate", "finalize"
@@ -47,6 +47,7 @@ class SearchState(TypedDict, total=False):
     best_score: float
     tree_seq: int  # tree log position at the end of the phase (resume replays up to here)
     spent: dict[str, float]  # budget counters at the end of the phase
+    wall_seconds: float  # the run's wall seconds at the end of the phase (resume carries them)
     rejected: list[str]  # candidates a person rejected (interactive)
     decision: str  # a person's answer at the interrupt
     phase_ms: float  # wall time of the last phase's own work (model and sandbox calls included)
@@ -68,7 +69,12 @@ class StrategyOptions(BaseModel):
 
 @dataclass
 class SearchContext:
-    """The runtime parts a strategy works with. Only the visible task is here, by type."""
+    """The runtime parts a strategy works with. Only the visible task is here, by type.
+
+    A batch of samples (propose's k, complete's n) shrinks to what the token budget still pays
+    for at the run's mean sample length (`Budget.samples_left`), so one call cannot overshoot
+    it k times over.
+    """
 
     task: VisibleTask
     tree: ThoughtTree
@@ -101,7 +107,7 @@ class SearchContext:
         drafts = await self.solver.propose(
             self.task,
             self.steps(parent_id),
-            k,
+            self.budget.samples_left(k, self.solver.settings.thought_max_tokens),
             self.budget,
             seed=self.seed_for("propose", parent_id),
         )
@@ -119,12 +125,23 @@ class SearchContext:
             ids.append(node.id)
         return ids
 
+    async def propose_each(self, parent_ids: list[str], k: int) -> list[str]:
+        """k thoughts for each parent (one call each) while the budget lasts; those that parsed."""
+        fresh: list[str] = []
+        for parent_id in parent_ids:
+            if self.budget.exhausted():
+                break
+            fresh += [
+                i for i in await self.propose(parent_id, k) if self.node(i).status != "failed"
+            ]
+        return fresh
+
     async def complete(self, parent_id: str, n: int = 1, greedy: bool = False) -> list[str]:
         """n candidate children of `parent_id`, written from the thoughts on its path (one call)."""
         drafts = await self.solver.complete(
             self.task,
             self.steps(parent_id),
-            n,
+            self.budget.samples_left(n, self.solver.settings.candidate_max_tokens),
             self.budget,
             greedy=greedy,
             seed=self.seed_for("complete", parent_id, len(self.tree.children(parent_id))),
@@ -182,13 +199,20 @@ class SearchContext:
     # ------------------------------------------------------------ verifying
 
     async def verify(self, ids: list[str], verifier: Verifier | None = None) -> dict[str, Verdict]:
-        """Judge the parsable candidates among `ids` in one batch; record verdicts and statuses."""
+        """Judge the parsable candidates among `ids` in one batch; record verdicts and statuses.
+
+        A collective verifier (a vote, a choice) judges every parsable candidate so far
+        instead, so its verdicts always compare the whole set, however piecewise strategies
+        call this. The verdicts recorded, by candidate id.
+        """
         verifier = verifier or self.verifier
         live = [
             i for i in ids if self.node(i).kind == "candidate" and self.node(i).parse_error is None
         ]
         if not live:
             return {}
+        if is_collective(verifier):
+            live = [n.id for n in self.live_candidates()]
         verdicts = await verifier.verify(self.task, [self.candidate(i) for i in live])
         out = {}
         for node_id, verdict in zip(live, verdicts, strict=True):
@@ -267,13 +291,15 @@ class SearchContext:
 
     # ------------------------------------------------------------ choosing
 
+    def live_candidates(self, exclude: list[str] | None = None) -> list[Node]:
+        """The candidates that parsed, in creation order, less those in `exclude`."""
+        skip = set(exclude or [])
+        return [n for n in self.tree.candidates() if n.parse_error is None and n.id not in skip]
+
     def best(self, exclude: list[str] | None = None) -> Node | None:
         """The best candidate by verifiers (passed, then score, then value, then age)."""
-        skip = set(exclude or [])
-        cands = [n for n in self.tree.candidates() if n.id not in skip and n.parse_error is None]
-        if not cands:
-            return None
-        return max(cands, key=self._rank)
+        cands = self.live_candidates(exclude)
+        return max(cands, key=self._rank) if cands else None
 
     def progress(self) -> dict[str, Any]:
         """The best candidate so far, for progress events (kept incrementally: O(1) per phase)."""

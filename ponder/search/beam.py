@@ -47,16 +47,7 @@ class Beam(Strategy):
                     break
                 fresh += await ctx.complete(beam_id, n=1, greedy=True)
             return Step("execute", {"fresh": fresh})
-        fresh = []
-        for beam_id in beams:
-            if ctx.budget.exhausted():
-                break
-            fresh += [
-                i
-                for i in await ctx.propose(beam_id, self.options.k)
-                if ctx.node(i).status != "failed"
-            ]
-        return Step("score", {"fresh": fresh})
+        return Step("score", {"fresh": await ctx.propose_each(beams, self.options.k)})
 
     async def score(self, ctx: SearchContext, state: SearchState) -> Step:
         fresh = state.get("fresh", [])

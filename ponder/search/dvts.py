@@ -28,8 +28,7 @@ class DVTS(Beam):
     async def expand(self, ctx: SearchContext, state: SearchState) -> Step:
         if state.get("depth", 0) == 0 and state["frontier"] == [ctx.tree.root_id]:
             # The fork: one call proposes every subtree's first step.
-            fresh = await ctx.propose(ctx.tree.root_id, self.options.subtrees)
-            fresh = [i for i in fresh if ctx.node(i).status != "failed"]
+            fresh = await ctx.propose_each([ctx.tree.root_id], self.options.subtrees)
             return Step("score", {"fresh": fresh})
         return await super().expand(ctx, state)
 

@@ -43,12 +43,11 @@ class Magicore(RootOnceStrategy):
         fresh = await ctx.complete(ctx.tree.root_id, n=self.options.k)
         return Step("execute", {"fresh": fresh, "iteration": 1})
 
-    def _live(self, ctx: SearchContext) -> list[Node]:
-        return [n for n in ctx.tree.candidates() if n.parse_error is None]
-
-    def _groups(self, ctx: SearchContext) -> dict[str, list[Node]]:
+    def _groups(
+        self, ctx: SearchContext, exclude: list[str] | None = None
+    ) -> dict[str, list[Node]]:
         groups: dict[str, list[Node]] = defaultdict(list)
-        for node in self._live(ctx):
+        for node in ctx.live_candidates(exclude):
             groups[answer_key(node)].append(node)
         return groups
 
@@ -62,7 +61,7 @@ class Magicore(RootOnceStrategy):
         solved = solved_updates(ctx, fresh)
         if solved:
             return Step("finalize", solved)
-        live = self._live(ctx)
+        live = ctx.live_candidates()
         groups = self._groups(ctx)
         top = max(groups.values(), key=len) if groups else []
         mean = sum(ctx.value(n.id) for n in top) / len(top) if top else 0.0
@@ -92,9 +91,7 @@ class Magicore(RootOnceStrategy):
 
     def choose(self, ctx: SearchContext, state: SearchState) -> Node | None:
         """Weighted aggregation: the answer group with the largest summed verifier score."""
-        skip = set(state.get("rejected", []))
-        groups = {k: [n for n in g if n.id not in skip] for k, g in self._groups(ctx).items()}
-        groups = {k: g for k, g in groups.items() if g}
+        groups = self._groups(ctx, exclude=state.get("rejected"))
         if not groups:
             return None
         passed = [n for g in groups.values() for n in g if n.passed is True]

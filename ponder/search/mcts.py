@@ -156,8 +156,7 @@ class MCTS(Strategy):
         ctx.tree.update(leaf_id, meta=leaf.meta | {"expanded": True})
         if leaf.depth >= self.options.max_depth:
             return Step("select")  # a terminal thought: nothing to expand (now exhausted)
-        children = await ctx.propose(leaf_id, self.options.k)
-        fresh = [i for i in children if ctx.node(i).status != "failed"]
+        fresh = await ctx.propose_each([leaf_id], self.options.k)
         return Step("execute" if fresh else "backpropagate", {"fresh": fresh})
 
     async def execute(self, ctx: SearchContext, state: SearchState) -> Step:

@@ -54,8 +54,7 @@ class Refine(RootOnceStrategy):
 
     def choose(self, ctx: SearchContext, state: SearchState) -> Node | None:
         """The best by verifiers; among equals the latest refinement (it saw the most feedback)."""
-        skip = set(state.get("rejected", []))
-        cands = [n for n in ctx.tree.candidates() if n.parse_error is None and n.id not in skip]
+        cands = ctx.live_candidates(exclude=state.get("rejected"))
         if not cands:
             return None
         return max(cands, key=lambda n: (n.passed is True, ctx.value(n.id), int(n.id[1:])))

@@ -52,8 +52,7 @@ class SelfConsistency(RootOnceStrategy):
         return Step("finalize", {"iteration": 1, "stop": "done", **solved_updates(ctx, fresh)})
 
     def choose(self, ctx: SearchContext, state: SearchState) -> Node | None:
-        skip = set(state.get("rejected", []))
-        cands = [n for n in ctx.tree.candidates() if n.parse_error is None and n.id not in skip]
+        cands = ctx.live_candidates(exclude=state.get("rejected"))
         if not cands:
             return None
 

@@ -34,15 +34,7 @@ class TreeOfThoughts(Strategy):
         return Step("expand", {"frontier": frontier})
 
     async def expand(self, ctx: SearchContext, state: SearchState) -> Step:
-        fresh: list[str] = []
-        for node_id in state["frontier"]:
-            if ctx.budget.exhausted():
-                break
-            fresh += [
-                i
-                for i in await ctx.propose(node_id, self.options.k)
-                if ctx.node(i).status != "failed"
-            ]
+        fresh = await ctx.propose_each(state["frontier"], self.options.k)
         return Step("execute", {"fresh": fresh})
 
     async def execute(self, ctx: SearchContext, state: SearchState) -> Step:

@@ -47,9 +47,18 @@ class Verifier(Protocol):
     """Scores a batch of candidates for one task; returns one verdict per candidate, in order.
 
     Verifiers see only the `VisibleTask`. Batch form because some (majority, chooser) need
-    all candidates at once; the others map over them.
+    all candidates at once; the others map over them. Those that judge only as a set declare
+    the class attribute `collective = True`, and searches then hand them every candidate so far,
+    not just the new ones; a verifier without the attribute is not collective (it is left out
+    of the protocol's members, so plug-ins written before it still conform). See
+    `is_collective`.
     """
 
     name: str
 
     async def verify(self, task: VisibleTask, candidates: list[Candidate]) -> list[Verdict]: ...
+
+
+def is_collective(verifier: object) -> bool:
+    """Whether `verifier` judges candidates only as a set (a vote, a choice): False by default."""
+    return bool(getattr(verifier, "collective", False))

@@ -30,6 +30,7 @@ class ChooserVerifier:
     """
 
     name = "chooser"
+    collective = True  # a choice means something only among every candidate
 
     def __init__(
         self, model: ModelClient, budget: Budget | None = None, max_chars: int = 12000

@@ -7,7 +7,7 @@ from typing import Any
 
 from ponder.errors import ConfigError
 from ponder.task import VisibleTask
-from ponder.verifiers.base import Candidate, Verdict, Verifier
+from ponder.verifiers.base import Candidate, Verdict, Verifier, is_collective
 from ponder.verifiers.registry import get_verifier, register_verifier
 
 
@@ -68,6 +68,8 @@ class CompositeVerifier:
         ctx = {"sandbox": sandbox, "model": model, "budget": budget} | options
         ctx = {k: v for k, v in ctx.items() if v is not None}
         self.parts = {n: parts.get(n) or get_verifier(n, **ctx) for n in self.weights}
+        # A vote inside the mix needs the whole set, so the composite is judged as one too.
+        self.collective = any(is_collective(v) for v in self.parts.values())
 
     async def verify(self, task: VisibleTask, candidates: list[Candidate]) -> list[Verdict]:
         names = list(self.parts)

@@ -32,6 +32,7 @@ class MajorityVerifier:
     """
 
     name = "majority"
+    collective = True  # a vote means something only over every candidate
 
     async def verify(self, task: VisibleTask, candidates: list[Candidate]) -> list[Verdict]:
         if task.kind != "math":
