@@ -93,8 +93,9 @@ def main() -> None:
         f"{len(records)} solutions of {len(groups)} tasks, {args.folds} folds by task; "
         f"majority {majority:.3f}, pass@N {oracle:.3f}\n"
     )
-    print("| layers | head | " + " | ".join(f"{a} / {a}+vote" for a in AGGREGATIONS) + " |")
-    print("|---|---|" + "---|" * len(AGGREGATIONS))
+    cols = " | ".join(f"{a} / {a}+vote" for a in AGGREGATIONS)
+    print(f"| layers | head | {cols} | features (s) |")
+    print("|---|---|" + "---|" * (len(AGGREGATIONS) + 1))
     encoder = args.encoder or str(ensure_embedded_model())
     for layers in (int(x) for x in args.layers.split(",")):
         start = time.monotonic()
@@ -110,7 +111,7 @@ def main() -> None:
             cells = [selection(records, scores, agg) for agg in AGGREGATIONS]
             head = "linear" if hidden == 0 else f"MLP {hidden}"
             row = " | ".join(f"{a:.3f} / {v:.3f}" for a, v in cells)
-            print(f"| {layers} | {head} | {row} |  (features {seconds:.0f}s)", flush=True)
+            print(f"| {layers} | {head} | {row} | {seconds:.0f} |", flush=True)
 
 
 if __name__ == "__main__":
