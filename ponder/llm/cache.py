@@ -43,6 +43,21 @@ class CacheStats:
     writes: int = 0
 
 
+def _switch_to_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
+    """Put the database in WAL mode. When two processes open a new database at once, SQLite
+    answers the switch with "database is locked" at once, without waiting on the busy
+    timeout: retry until the timeout has passed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class ResponseCache:
     """Generations stored as JSON in SQLite (WAL mode, busy timeout: safe for concurrent writers).
 
@@ -71,7 +86,7 @@ class ResponseCache:
                     check_same_thread=False,
                 )
                 conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
-                conn.execute("PRAGMA journal_mode = WAL")
+                _switch_to_wal(conn, self.busy_timeout_s)
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute(_SCHEMA)
             except (OSError, sqlite3.Error) as exc:
