@@ -11,6 +11,7 @@ PRM-weighted vote, beside majority voting on the same tasks.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import time
 
@@ -18,26 +19,30 @@ import torch
 
 from ponder.llm.embedded import ensure_embedded_model
 from ponder.prm.dataset import StepRecord, by_task, read_records
-from ponder.prm.evaluate import prm_weighted_vote
+from ponder.prm.evaluate import candidate_id, evaluate_verifier
 from ponder.prm.hf import ValueHeadConvention
-from ponder.prm.steps import aggregate
 from ponder.prm.train import TARGETS, TrainConfig, extract_features, fit_head
 from ponder.prm.value_head import EncoderRef
-from ponder.verifiers.majority import cluster_answers
+from ponder.task import VisibleTask
+from ponder.verifiers.base import Candidate, Verdict
+from ponder.verifiers.majority import MajorityVerifier
 
 AGGREGATIONS = ("min", "last", "prod", "mean")
 
 
-def majority_pick(recs: list[StepRecord]) -> int:
-    """The first member of the most common answer (ties: the answer seen first)."""
-    labels = cluster_answers([r.answer for r in recs])
-    counts: dict[int, int] = {}
-    for lab in labels:
-        if lab is not None:
-            counts[lab] = counts.get(lab, 0) + 1
-    if not counts:
-        return 0
-    return labels.index(max(counts, key=lambda lab: (counts[lab], -labels.index(lab))))
+class HeldOutScores:
+    """A verifier serving step scores computed beforehand, by candidate id, so the selection
+    accuracies come from the same code as `ponder prm eval`'s."""
+
+    name = "prm-cv"
+
+    def __init__(self, scores: dict[str, list[float]]) -> None:
+        self.scores = scores
+
+    async def verify(self, task: VisibleTask, candidates: list[Candidate]) -> list[Verdict]:
+        return [
+            Verdict(score=min(self.scores[c.id]), step_scores=self.scores[c.id]) for c in candidates
+        ]
 
 
 def cross_validate(
@@ -45,10 +50,10 @@ def cross_validate(
     feats: list[torch.Tensor],
     config: TrainConfig,
     folds: list[list[str]],
-) -> dict[int, list[float]]:
-    """Step scores for every record, each from a head that never saw its task."""
+) -> dict[str, list[float]]:
+    """Step scores for every record (by candidate id), each from a head that never saw its task."""
     target = TARGETS[config.target]
-    scores: dict[int, list[float]] = {}
+    scores: dict[str, list[float]] = {}
     for fold in folds:
         held = set(fold)
         train = [i for i, r in enumerate(records) if r.task_id not in held]
@@ -58,19 +63,8 @@ def cross_validate(
         with torch.no_grad():
             for i, r in enumerate(records):
                 if r.task_id in held:
-                    scores[i] = head(feats[i]).sigmoid().tolist()
+                    scores[candidate_id(r)] = head(feats[i]).sigmoid().tolist()
     return scores
-
-
-def selection(records: list[StepRecord], scores: dict[int, list[float]], agg: str) -> tuple:
-    """(PRM alone, PRM-weighted vote) best-of-N accuracy over tasks."""
-    index = {id(r): i for i, r in enumerate(records)}
-    alone, voted = [], []
-    for recs in by_task(records).values():
-        s = [aggregate(scores[index[id(r)]], agg) for r in recs]
-        alone.append(recs[max(range(len(s)), key=lambda i: (s[i], -i))].correct)
-        voted.append(recs[prm_weighted_vote(recs, s)].correct)
-    return sum(alone) / len(alone), sum(voted) / len(voted)
 
 
 def main() -> None:
@@ -87,11 +81,11 @@ def main() -> None:
     tasks = sorted(groups)
     random.Random(0).shuffle(tasks)
     folds = [tasks[i :: args.folds] for i in range(args.folds)]
-    majority = sum(recs[majority_pick(recs)].correct for recs in groups.values()) / len(groups)
+    (majority,) = asyncio.run(evaluate_verifier("majority", MajorityVerifier(), groups))
     oracle = sum(any(r.correct for r in recs) for recs in groups.values()) / len(groups)
     print(
         f"{len(records)} solutions of {len(groups)} tasks, {args.folds} folds by task; "
-        f"majority {majority:.3f}, pass@N {oracle:.3f}\n"
+        f"majority {majority.accuracy:.3f}, pass@N {oracle:.3f}\n"
     )
     cols = " | ".join(f"{a} / {a}+vote" for a in AGGREGATIONS)
     print(f"| layers | head | {cols} | features (s) |")
@@ -107,10 +101,13 @@ def main() -> None:
         seconds = time.monotonic() - start
         for hidden in (int(x) for x in args.hidden.split(",")):
             config = TrainConfig(encoder=encoder, layers=layers, hidden=hidden)
-            scores = cross_validate(records, feats, config, folds)
-            cells = [selection(records, scores, agg) for agg in AGGREGATIONS]
+            verifier = HeldOutScores(cross_validate(records, feats, config, folds))
+            results = asyncio.run(evaluate_verifier("cv", verifier, groups, AGGREGATIONS))
+            accuracy = {r.method: r.accuracy for r in results}
+            row = " | ".join(
+                f"{accuracy[f'cv/{a}']:.3f} / {accuracy[f'cv/{a}+vote']:.3f}" for a in AGGREGATIONS
+            )
             head = "linear" if hidden == 0 else f"MLP {hidden}"
-            row = " | ".join(f"{a:.3f} / {v:.3f}" for a, v in cells)
             print(f"| {layers} | {head} | {row} | {seconds:.0f} |", flush=True)
 
 

@@ -38,12 +38,17 @@ class EvalReport:
         return asdict(self)
 
 
+def candidate_id(rec: StepRecord) -> str:
+    """The id of the candidate a record becomes (verifiers see it as `Candidate.id`)."""
+    return f"{rec.task_id}#{rec.sample}"
+
+
 def _candidate(rec: StepRecord) -> Candidate:
     return Candidate(
         text=rec.text or "\n".join(rec.steps),
         steps=list(rec.steps),
         answer=rec.answer,
-        id=f"{rec.task_id}#{rec.sample}",
+        id=candidate_id(rec),
     )
 
 
