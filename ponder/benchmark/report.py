@@ -49,6 +49,31 @@ def markdown_table(summary: list[SummaryRow], title: str = "") -> str:
     return "\n".join(line for line in lines if line) + "\n"
 
 
+def provenance_lines(rows: list[CellResult]) -> list[str]:
+    """Where the rows came from: one line per distinct provenance, with its row count."""
+    from ponder.provenance import Provenance
+
+    counts: dict[str, int] = {}
+    for row in rows:
+        line = (
+            Provenance.model_validate(row.provenance).short()
+            if row.provenance
+            else "not recorded (rows written before provenance was recorded)"
+        )
+        counts[line] = counts.get(line, 0) + 1
+    return [f"{n} rows: {line}" for line, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+
+
+def budget_lines(rows: list[CellResult]) -> list[str]:
+    """Every cell that spent more completion tokens than its limit, worst first."""
+    over = sorted((r for r in rows if r.over_budget), key=lambda r: -r.over_budget)
+    return [
+        f"OVER BUDGET: {r.task_id} {r.strategy}@{r.budget}: {r.completion_tokens} completion "
+        f"tokens against a limit of {r.budget_tokens} (+{r.over_budget})"
+        for r in over
+    ]
+
+
 def _by_strategy(summary: list[SummaryRow]) -> dict[str, list[SummaryRow]]:
     out: dict[str, list[SummaryRow]] = {}
     for row in summary:
@@ -112,6 +137,9 @@ def build_report(out_dir: str | Path) -> Report:
     summary = summarize(rows)
     title = _title(out, rows)
     table = markdown_table(summary, title)
+    notes = budget_lines(rows) or ["every cell stayed within its token budget"]
+    table += "\nProvenance:\n\n" + "".join(f"- {line}\n" for line in provenance_lines(rows))
+    table += "\nBudgets:\n\n" + "".join(f"- {line}\n" for line in notes)
     (out / TABLE).write_text(table, encoding="utf-8")
     files = [write_summary_csv(summary, out / SUMMARY), out / TABLE,
              plot_accuracy_vs_tokens(summary, out / ACCURACY_PLOT, title)]  # fmt: skip

@@ -1,4 +1,4 @@
-"""`ponder doctor`: report what is ready and how to fix what is not."""
+"""`ponder doctor`: report what is ready, what the next step builds, and how to fix the rest."""
 
 from __future__ import annotations
 
@@ -8,12 +8,23 @@ from rich.markup import escape
 from rich.table import Table
 
 from ponder.cli.app import app
-from ponder.doctor import run_checks
+from ponder.doctor import State, run_checks
+
+_STYLE = {
+    State.OK: "[green]ok[/]",
+    State.PENDING: "[yellow]not built yet[/]",
+    State.BROKEN: "[red]broken[/]",
+    State.OPTIONAL: "[dim]optional[/]",
+}
 
 
 @app.command()
 def doctor() -> None:
-    """Check the Docker engine, sandbox image, model cache, llama.cpp build and GPU."""
+    """Check the Docker engine, sandbox image, model cache, llama.cpp build and GPU.
+
+    Exit 0 when everything is ready or is built by the next step on its own (the embedded
+    model is assembled on first use); exit 1 when something needs you, with the fix.
+    """
     checks = run_checks()
     table = Table(title="ponder doctor")
     table.add_column("check")
@@ -21,8 +32,13 @@ def doctor() -> None:
     table.add_column("detail")
     table.add_column("fix")
     for c in checks:
-        status = "[green]ok[/]" if c.ok else "[red]missing[/]"
-        table.add_row(c.name, status, escape(c.detail or ""), escape(c.fix or ""))
-    Console().print(table)
-    if not all(c.ok for c in checks):
+        table.add_row(c.name, _STYLE[c.state], escape(c.detail or ""), escape(c.fix or ""))
+    console = Console()
+    console.print(table)
+    broken = [c.name for c in checks if c.state is State.BROKEN]
+    pending = [c.name for c in checks if c.state is State.PENDING]
+    if pending:
+        console.print(f"notice: built on first use (or now, by its fix): {', '.join(pending)}")
+    if broken:
+        console.print(f"[red]needs a fix:[/] {', '.join(broken)}")
         raise typer.Exit(1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,8 @@ from ponder.sandbox.docker_deployment import LABEL, OWNER_LABEL, owner
 from tests.sandbox.conftest import assert_serves, run_json
 
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="session")]
+
+REPO = Path(__file__).resolve().parents[2]  # this checkout, wherever it was cloned
 
 SCAN = r"""
 import glob, json, os, subprocess, sys
@@ -61,7 +64,7 @@ async def test_host_files_are_not_visible(pool, tmp_path) -> None:
     secret.write_text("host-only")
     code = (
         "import json, os\n"
-        f"paths = [{str(secret)!r}, {str(tmp_path)!r}, '/work/main', '/var/run/docker.sock']\n"
+        f"paths = [{str(secret)!r}, {str(tmp_path)!r}, {str(REPO)!r}, '/var/run/docker.sock']\n"
         "print(json.dumps({'exists': [p for p in paths if os.path.exists(p)],\n"
         "    'hostname': open('/etc/hostname').read().strip(), 'uid': os.getuid(),\n"
         "    'mounts': open('/proc/mounts').read()}))\n"

@@ -1,0 +1,91 @@
+"""Where a result came from: the code's commit, the model file's hash, the sandbox image."""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from ponder.sandbox.base import Sandbox
+
+_REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Provenance(BaseModel):
+    """Recorded in every run's config.json and every bench result row.
+
+    `commit` is None outside a git checkout (an installed wheel: `ponder_version` still says
+    which release); `dirty` is True when tracked files differed from the commit.
+    `model_sha256` is None for models served elsewhere (openai:, vllm:, hf:), where Ponder
+    never sees the weights; the model string then is all there is.
+    """
+
+    commit: str | None = None
+    dirty: bool | None = None
+    model: str = ""
+    model_sha256: str | None = None
+    sandbox: str | None = None  # e.g. "docker:ponder-sandbox:3f9a...", "local (not isolated)"
+
+    def short(self) -> str:
+        """One line for reports."""
+        commit = (self.commit or "no commit")[:12] + (" (dirty)" if self.dirty else "")
+        model = self.model + (f" sha256 {self.model_sha256[:12]}" if self.model_sha256 else "")
+        return f"commit {commit}; model {model}; sandbox {self.sandbox or 'none'}"
+
+
+@functools.lru_cache(maxsize=1)
+def git_state(root: Path = _REPO_ROOT) -> tuple[str | None, bool | None]:
+    """(commit, dirty) of the checkout Ponder runs from; (None, None) outside a git checkout."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
+        )
+        if done.returncode != 0:
+            raise OSError(done.stderr.strip())
+        return done.stdout
+
+    try:
+        commit = git("rev-parse", "HEAD").strip()
+        # Untracked files (run dirs, bench outputs) do not change what the code does.
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no").strip())
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+    return commit, dirty
+
+
+@functools.lru_cache(maxsize=8)
+def _file_sha256(path: Path, size: int, mtime_ns: int) -> str:
+    from ponder.llm.embedded import sha256_file
+
+    return sha256_file(path)  # size and mtime key the cache: a changed file is hashed again
+
+
+def model_sha256(model: str) -> str | None:
+    """SHA-256 of the model file a model string loads, where Ponder loads a file itself."""
+    prefix, _, arg = model.partition(":")
+    if prefix != "local":
+        return None
+    if not arg:
+        from ponder.llm.embedded import EMBEDDED_MODEL
+
+        return EMBEDDED_MODEL.sha256  # the file is checked against this hash before it loads
+    path = Path(arg).expanduser()
+    if not path.is_file():
+        return None
+    st = path.stat()
+    return _file_sha256(path.resolve(), st.st_size, st.st_mtime_ns)
+
+
+def collect(model: str, sandbox: Sandbox | str | None) -> Provenance:
+    """The provenance of a run on `model` with `sandbox` (an open sandbox, or its kind)."""
+    commit, dirty = git_state()
+    if isinstance(sandbox, Sandbox):
+        where: str | None = sandbox.describe()
+    else:
+        where = sandbox
+    return Provenance(
+        commit=commit, dirty=dirty, model=model, model_sha256=model_sha256(model), sandbox=where
+    )

@@ -1,0 +1,61 @@
+"""Provenance: the commit, the model file's hash and the sandbox, in run dirs and bench rows."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ponder import provenance
+from ponder.benchmark.report import build_report
+from ponder.benchmark.results import CellResult, ResultsStore
+from ponder.cli import app
+from ponder.llm.embedded import EMBEDDED_MODEL
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_git_state_reads_this_checkout() -> None:
+    commit, dirty = provenance.git_state(REPO)
+    expected = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    assert commit == expected and re.fullmatch(r"[0-9a-f]{40}", commit)
+    assert isinstance(dirty, bool)
+
+
+def test_outside_a_checkout_there_is_no_commit(tmp_path: Path) -> None:
+    assert provenance.git_state(tmp_path) == (None, None)
+
+
+def test_model_hashes(tmp_path: Path) -> None:
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF" + b"\0" * 100)
+    assert provenance.model_sha256("local") == EMBEDDED_MODEL.sha256
+    assert provenance.model_sha256(f"local:{gguf}") == hashlib.sha256(gguf.read_bytes()).hexdigest()
+    gguf.write_bytes(b"GGUF" + b"\1" * 200)  # a changed file is hashed again
+    assert provenance.model_sha256(f"local:{gguf}") == hashlib.sha256(gguf.read_bytes()).hexdigest()
+    assert provenance.model_sha256("openai:qwen@http://127.0.0.1:8000/v1") is None
+
+
+def test_report_prints_provenance_and_flags_over_budget_cells(tmp_path: Path) -> None:
+    origin = provenance.collect("local", "docker:ponder-sandbox:abc").model_dump(mode="json")
+    store = ResultsStore(tmp_path)
+    cell = {"scenario": "humaneval", "strategy": "mcts", "budget": 4, "provenance": origin}
+    store.append(CellResult(**cell, task_id="t/0", correct=True, score=1.0,
+                            budget_tokens=400, completion_tokens=380))  # fmt: skip
+    store.append(CellResult(**cell, task_id="t/1", correct=False, score=0.0,
+                            budget_tokens=400, completion_tokens=530))  # fmt: skip
+    result = CliRunner().invoke(app, ["bench", "report", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "2 rows: commit" in result.output and EMBEDDED_MODEL.sha256[:12] in result.output
+    assert "docker:ponder-sandbox:abc" in result.output
+    assert "OVER BUDGET: t/1 mcts@4: 530 completion tokens against a limit of 400" in result.output
+    assert "t/0" not in result.output.split("Budgets:")[1]
+    assert "Provenance:" in build_report(tmp_path).table
