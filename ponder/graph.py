@@ -6,15 +6,17 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
+from pydantic import TypeAdapter, ValidationError
 
-from ponder.errors import PonderError
-from ponder.search.base import PHASES, SearchContext, SearchState, Strategy
+from ponder.errors import BudgetExhausted, PonderError
+from ponder.search.base import PHASES, SearchContext, SearchState, Strategy, state_keys
 
 # Every transition a strategy may choose (the graph's conditional edges). `finalize` is
 # reachable from every phase because the budget can end the search anywhere.
@@ -34,6 +36,40 @@ ApproveFn = Callable[[dict[str, Any]], Awaitable[bool] | bool]
 
 class StrategyError(PonderError):
     """A strategy chose a transition the graph does not have."""
+
+
+class StrategyStateError(StrategyError):
+    """A phase returned a state key its strategy's State does not declare, or a bad value."""
+
+
+@cache
+def _adapter(state: type) -> TypeAdapter:
+    return TypeAdapter(state)
+
+
+def check_updates(strategy: Strategy, phase: str, updates: dict[str, Any]) -> None:
+    """Fail loudly where LangGraph would drop an undeclared key without a word."""
+    state = strategy.State
+    unknown = sorted(set(updates) - state_keys(state))
+    if unknown:
+        key = unknown[0]
+        raise StrategyStateError(
+            f"strategy {strategy.name!r}, phase {phase!r}: state key {key!r} is not declared "
+            f"in its State ({state.__name__}), so the graph would drop it",
+            fix=f"declare it: `class {state.__name__}(SearchState, total=False): {key}: ...` "
+            f"and `State = {state.__name__}` on the strategy",
+        )
+    try:
+        _adapter(state).validate_python(updates)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise StrategyStateError(
+            f"strategy {strategy.name!r}, phase {phase!r}: state key {where!r} = "
+            f"{first.get('input')!r} does not fit {state.__name__}: {first['msg']}",
+            fix="return ids, counters and decisions of the declared types (the tree lives "
+            "outside the state)",
+        ) from None
 
 
 @dataclass
@@ -56,19 +92,28 @@ def _bookkeeping(rt: Runtime) -> dict[str, Any]:
     }
 
 
-def _phase_node(phase: str, rt: Runtime) -> Callable[[SearchState], Awaitable[dict[str, Any]]]:
-    async def node(state: SearchState) -> dict[str, Any]:
+def _phase_node(phase: str, rt: Runtime) -> Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]:
+    async def node(state: dict[str, Any]) -> dict[str, Any]:
         reason = rt.ctx.budget.exhausted_reason()
         if reason is not None:
             return {"next": "finalize", "stop": f"budget: {reason}", **_bookkeeping(rt)}
         started = time.perf_counter()
-        step = await getattr(rt.strategy, phase)(rt.ctx, state)
+        try:
+            step = await getattr(rt.strategy, phase)(rt.ctx, state)
+        except BudgetExhausted as exc:  # a call the budget refused: the search ends here
+            return {
+                "next": "finalize",
+                "stop": f"budget: {exc.message}",
+                "phase_ms": round((time.perf_counter() - started) * 1000, 3),
+                **_bookkeeping(rt),
+            }
         phase_ms = (time.perf_counter() - started) * 1000
         if step.next not in TRANSITIONS[phase]:
             raise StrategyError(
                 f"strategy {rt.strategy.name!r} chose {phase} -> {step.next}, which the graph lacks",
                 fix=f"from {phase} a strategy may go to: {', '.join(TRANSITIONS[phase])}",
             )
+        check_updates(rt.strategy, phase, step.updates)
         return {
             **step.updates,
             "next": step.next,
@@ -80,8 +125,11 @@ def _phase_node(phase: str, rt: Runtime) -> Callable[[SearchState], Awaitable[di
     return node
 
 
-def _finalize_node(rt: Runtime) -> Callable[[SearchState], Awaitable[dict[str, Any]]]:
-    async def finalize(state: SearchState) -> dict[str, Any]:
+def _finalize_node(rt: Runtime) -> Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]:
+    async def finalize(state: dict[str, Any]) -> dict[str, Any]:
+        settled = await rt.strategy.settle(rt.ctx, state)  # idempotent: an interrupt reruns it
+        check_updates(rt.strategy, "finalize", settled)
+        state = {**state, **settled}
         chosen = rt.strategy.choose(rt.ctx, state)
         if rt.interactive and chosen is not None:
             answer = interrupt(
@@ -97,6 +145,7 @@ def _finalize_node(rt: Runtime) -> Callable[[SearchState], Awaitable[dict[str, A
                 rejected = [*state.get("rejected", []), chosen.id]
                 rt.ctx.tree.update(chosen.id, meta=chosen.meta | {"rejected_by_user": True})
                 return {
+                    **settled,
                     "rejected": rejected,
                     "next": "select",
                     "decision": str(answer),
@@ -105,6 +154,7 @@ def _finalize_node(rt: Runtime) -> Callable[[SearchState], Awaitable[dict[str, A
         rt.ctx.tree.set_winner(chosen.id if chosen else None)
         stop = state.get("stop") or "done"
         return {
+            **settled,
             "next": END,
             "stop": stop,
             "decision": "accept",
@@ -116,9 +166,9 @@ def _finalize_node(rt: Runtime) -> Callable[[SearchState], Awaitable[dict[str, A
     return finalize
 
 
-def _router(phase: str) -> Callable[[SearchState], Awaitable[str]]:
+def _router(phase: str) -> Callable[[dict[str, Any]], Awaitable[str]]:
     # async, so LangGraph calls it inline rather than in a worker thread
-    async def route(state: SearchState) -> str:
+    async def route(state: dict[str, Any]) -> str:
         return state.get("next") or END
 
     route.__name__ = f"after_{phase}"
@@ -126,21 +176,26 @@ def _router(phase: str) -> Callable[[SearchState], Awaitable[str]]:
 
 
 def build_graph(rt: Runtime | None = None) -> StateGraph:
-    """The run's StateGraph (uncompiled). Without a runtime it only serves drawing."""
-    graph = StateGraph(SearchState)
+    """The run's StateGraph (uncompiled). Without a runtime it only serves drawing.
+
+    Its schema is the strategy's State (SearchState plus the strategy's own keys), and every
+    node reads all of it.
+    """
+    state = rt.strategy.State if rt is not None else SearchState
+    graph = StateGraph(state)
     for phase in PHASES:
         if rt is None:
-            graph.add_node(phase, _placeholder)
+            graph.add_node(phase, _placeholder, input_schema=state)
         elif phase == "finalize":
-            graph.add_node(phase, _finalize_node(rt))
+            graph.add_node(phase, _finalize_node(rt), input_schema=state)
         else:
-            graph.add_node(phase, _phase_node(phase, rt))
+            graph.add_node(phase, _phase_node(phase, rt), input_schema=state)
         graph.add_conditional_edges(phase, _router(phase), {t: t for t in TRANSITIONS[phase]})
     graph.add_edge(START, "select")
     return graph
 
 
-async def _placeholder(state: SearchState) -> dict[str, Any]:
+async def _placeholder(state: dict[str, Any]) -> dict[str, Any]:
     raise PonderError("this graph was built for drawing only", fix="build it with a Runtime")
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from langgraph.types import Command
 
+from ponder import provenance
 from ponder.agents import Refiner, Reviewer, Solver
 from ponder.budget import Budget
 from ponder.config import RunConfig
@@ -22,6 +23,7 @@ from ponder.graph import ApproveFn, InlineSqliteSaver, Runtime, build_graph
 from ponder.llm.client import ModelClient
 from ponder.sandbox.base import Sandbox
 from ponder.search import SearchContext, get_strategy
+from ponder.search.metered import Meter
 from ponder.task import Task, TaskRecord, grade, load_task, task_to_record
 from ponder.tree import ThoughtTree
 from ponder.verifiers import build_verifier, get_verifier
@@ -146,7 +148,11 @@ def _context(
     model: ModelClient,
     sandbox: Sandbox | None,
 ) -> SearchContext:
-    parts = {"sandbox": sandbox, "model": model, "budget": budget}
+    # Every model and sandbox call of the search (agents and verifiers) is admitted by the
+    # budget first; grading after the search uses the bare sandbox.
+    meter = Meter(budget)
+    metered = meter.model(model)
+    parts = {"sandbox": meter.sandbox(sandbox), "model": metered, "budget": budget}
     made: dict[str, Any] = {}
 
     def make_verifier(name: str) -> Any:
@@ -158,9 +164,9 @@ def _context(
     return SearchContext(
         task=task.view(),  # the hidden part never enters the search
         tree=tree,
-        solver=Solver(model, config.agents),
-        reviewer=Reviewer(model, config.agents),
-        refiner=Refiner(model, config.agents),
+        solver=Solver(metered, config.agents),
+        reviewer=Reviewer(metered, config.agents),
+        refiner=Refiner(metered, config.agents),
         verifier=build_verifier(config.verifiers_for(task.kind), **parts),
         budget=budget,
         seed=config.seed,
@@ -275,8 +281,6 @@ async def _run(
                 start = {
                     "next": "select",
                     "iteration": 0,
-                    "rounds": 0,
-                    "depth": 0,
                     "tree_seq": tree.seq,
                     "spent": asdict(budget.spent),
                     "wall_seconds": round(budget.wall_seconds, 3),
@@ -331,7 +335,12 @@ async def solve_task(
     every streamed progress event; `approve` answers the interactive review (True = accept).
     """
     run_dir = _prepare_dir(out_dir, task)
-    record = {"config": config.model_dump(mode="json"), "versions": _versions(), "task_id": task.id}
+    record = {
+        "config": config.model_dump(mode="json"),
+        "versions": _versions(),
+        "provenance": provenance.collect(model.name, sandbox).model_dump(mode="json"),
+        "task_id": task.id,
+    }
     (run_dir / CONFIG).write_text(json.dumps(record, indent=2), encoding="utf-8")
     (run_dir / TASK).write_text(
         json.dumps(task_to_record(task), ensure_ascii=False), encoding="utf-8"

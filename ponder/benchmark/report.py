@@ -65,11 +65,17 @@ def provenance_lines(rows: list[CellResult]) -> list[str]:
 
 
 def budget_lines(rows: list[CellResult]) -> list[str]:
-    """Every cell that spent more completion tokens than its limit, worst first."""
+    """Every cell that spent more completion tokens than its limit, worst first.
+
+    Finishing the call that started inside the budget may overshoot by up to that call's
+    tokens; more than that means the budget did not hold.
+    """
     over = sorted((r for r in rows if r.over_budget), key=lambda r: -r.over_budget)
     return [
-        f"OVER BUDGET: {r.task_id} {r.strategy}@{r.budget}: {r.completion_tokens} completion "
-        f"tokens against a limit of {r.budget_tokens} (+{r.over_budget})"
+        f"{'OVER BUDGET' if r.over_by_more_than_one_call else 'over by its last call'}: "
+        f"{r.task_id} {r.strategy}@{r.budget}: {r.completion_tokens} completion tokens against "
+        f"a limit of {r.budget_tokens} (+{r.over_budget}, largest call "
+        f"{r.spent.get('largest_call_tokens', 'not recorded')})"
         for r in over
     ]
 

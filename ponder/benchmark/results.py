@@ -37,6 +37,8 @@ class CellResult(BaseModel):
     strategy: str
     budget: int = Field(ge=1)
     budget_tokens: int | None = None  # completion-token limit given to the run (None: pool)
+    budget_limits: dict[str, float | None] = Field(default_factory=dict)  # Budget.limits()
+    spent: dict[str, float] = Field(default_factory=dict)  # Spend.to_dict() of the run
     correct: bool
     score: float
     grade: dict[str, Any] = Field(default_factory=dict)
@@ -51,10 +53,28 @@ class CellResult(BaseModel):
     run_dir: str | None = None
     error: str | None = None
     versions: dict[str, str] = Field(default_factory=dict)
+    # ponder.provenance.Provenance as a dict: commit, dirty, model, model_sha256, sandbox
+    provenance: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def key(self) -> CellKey:
         return (self.task_id, self.strategy, self.budget)
+
+    @property
+    def over_budget(self) -> int:
+        """Completion tokens spent beyond the run's token limit (0 within it, or for pools)."""
+        if self.budget_tokens is None or self.source != "run":
+            return 0
+        return max(0, self.completion_tokens - self.budget_tokens)
+
+    @property
+    def over_by_more_than_one_call(self) -> bool:
+        """Over its limit by more than its largest call: the budget did not hold.
+
+        A run may finish the call it started inside the budget, so one call's worth of
+        overshoot is allowed; rows written before `spent` was recorded allow none.
+        """
+        return self.over_budget > self.spent.get("largest_call_tokens", 0)
 
 
 def append_line(path: Path, text: str) -> None:

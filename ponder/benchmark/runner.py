@@ -6,7 +6,7 @@ import asyncio
 import json
 import platform
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,9 @@ from ponder.benchmark.executor import CellExecutor, CellSpec, PoolDraw
 from ponder.benchmark.pool import derive, grade_pool, load_pools, save_pool
 from ponder.benchmark.results import MANIFEST, CellKey, CellResult, ResultsStore
 from ponder.benchmark.stats import PoolSample
+from ponder.config import BudgetConfig
 from ponder.errors import ConfigError, PonderError
+from ponder.provenance import collect as collect_provenance
 from ponder.scenarios.base import Scenario
 from ponder.task import Task
 
@@ -85,6 +87,7 @@ class TaskBench:
     out_dir: Path
     model_name: str
     sandbox: Any = None  # for grading pool samples
+    provenance: dict[str, Any] = field(default_factory=dict)  # the same for every row
 
     def _row(self, task: Task, strategy: str, budget: int, **fields: Any) -> CellResult:
         return CellResult(
@@ -94,6 +97,7 @@ class TaskBench:
             budget=budget,
             seed=self.config.seed,
             versions=versions(self.model_name),
+            provenance=self.provenance,
             **fields,
         )
 
@@ -126,6 +130,10 @@ class TaskBench:
             strategy,
             budget,
             budget_tokens=tokens,
+            # The run's limits and spend, by Budget's names: over budget by more than one call
+            # is spent.completion_tokens > max_completion_tokens + spent.largest_call_tokens.
+            budget_limits=BudgetConfig(tokens=tokens).to_budget().limits(),
+            spent=s.to_dict(),
             correct=run.grade.correct,
             score=float(run.grade.correct),
             grade=run.grade.details | {"graded": run.grade.graded},
@@ -261,7 +269,9 @@ async def run_bench(
         if on_cell is not None:
             on_cell(row)
 
-    bench = TaskBench(config, scenario, executor, out, model_name, sandbox)
+    where = sandbox if sandbox is not None else config.sandbox
+    origin = collect_provenance(model_name, where).model_dump(mode="json")
+    bench = TaskBench(config, scenario, executor, out, model_name, sandbox, origin)
     gate = asyncio.Semaphore(task_concurrency)
 
     async def one(task: Task) -> None:

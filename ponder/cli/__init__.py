@@ -11,6 +11,7 @@ from ponder.errors import PonderError
 
 # Each module registers its commands on `app` when imported.
 from ponder.cli import bench, demo, doctor, export, llm, prm, repair, sandbox, solve, tree  # noqa: E402,F401  isort: skip
+from ponder.cli import check  # noqa: E402,F401  isort: skip
 
 
 def main() -> None:

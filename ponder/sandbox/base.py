@@ -26,6 +26,9 @@ class Job(BaseModel):
 
     When `code` is set the runner writes it to `main.py` and runs `python3 main.py`;
     otherwise it writes `files` into a fresh directory and runs `command`.
+    With `judge`, `code` is a candidate solution run under the judge (see
+    `ponder.sandbox.judge`), and `secret` is what only the judge reads: never a file, an
+    argument or an environment variable of the job.
     """
 
     code: str | None = None
@@ -34,6 +37,8 @@ class Job(BaseModel):
     stdin: str = ""
     env: dict[str, str] = Field(default_factory=dict)  # extra variables; the host's never pass
     limits: Limits = Field(default_factory=Limits)
+    judge: bool = False
+    secret: str = Field("", repr=False)
 
 
 class ExecResult(BaseModel):
@@ -48,6 +53,9 @@ class ExecResult(BaseModel):
     peak_memory_kb: int | None = None
     retried: bool = False
     note: str = ""
+    report: str = Field(
+        "", repr=False
+    )  # a judged job's verdict records (only the judge writes them)
 
     @property
     def ok(self) -> bool:
@@ -62,6 +70,10 @@ class Sandbox(ABC):
     @abstractmethod
     async def run(self, job: Job) -> ExecResult:
         """Run one job and return its result; never raises for a job's own failure."""
+
+    def describe(self) -> str:
+        """What runs the jobs, for provenance (a docker pool names its image)."""
+        return type(self).__name__
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Bring the deployment up (e.g. start the container pool)."""

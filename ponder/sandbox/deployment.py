@@ -24,6 +24,10 @@ class Deployment(ABC):
     name: str = "abstract"
     isolated: bool = True
 
+    def describe(self) -> str:
+        """What runs the jobs, for provenance."""
+        return self.name if self.isolated else f"{self.name} (not isolated)"
+
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Prepare (connect to the engine, remove stale leftovers)."""
 

@@ -77,7 +77,11 @@ def container_options(spec: ContainerSpec, slot: int) -> dict[str, Any]:
         "mem_limit": f"{spec.memory_mb}m",
         "memswap_limit": f"{spec.memory_mb}m",
         "environment": {},
-        "init": True,
+        # The runner is PID 1 itself: no docker-init whose /proc/1/fd would hand every job the
+        # host's attach stream (forged answers); non-dumpable, its fds are closed to jobs, and
+        # signals a job sends it without a handler (SIGKILL, SIGSTOP) are ignored. Its sweep
+        # after each job reaps orphans.
+        "init": False,
         "ipc_mode": "private",
         "hostname": "sandbox",
         "working_dir": "/tmp",
@@ -163,6 +167,14 @@ class DockerDeployment(Deployment):
         self._spec_options = spec
         self.client: docker.DockerClient | None = None
         self.spec: ContainerSpec | None = None
+
+    def describe(self) -> str:
+        if self.spec is not None:
+            return f"docker:{self.spec.image}"
+        try:
+            return f"docker:{self._image or find_image() or 'no image built'}"
+        except SandboxError:
+            return "docker:engine unreachable"
 
     async def start(self) -> None:
         self.client = await asyncio.to_thread(docker_client)

@@ -63,7 +63,8 @@ DEBOOTSTRAP = BaseChoice("debootstrap", f"{SUITE}:{','.join(DEBOOTSTRAP_PACKAGES
 def build_inputs() -> dict[str, bytes]:
     """The files that go into the build context (package data beside this module)."""
     here = resources.files("ponder.sandbox")
-    return {name: here.joinpath(name).read_bytes() for name in ("Dockerfile", "runner.py")}
+    names = ("Dockerfile", "runner.py", "judge.py", "codec.py")
+    return {name: here.joinpath(name).read_bytes() for name in names}
 
 
 def inputs_hash(base: BaseChoice, inputs: dict[str, bytes] | None = None) -> str:

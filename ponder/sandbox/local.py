@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from importlib import resources
@@ -13,6 +14,7 @@ from importlib import resources
 from ponder.sandbox.base import ExecResult, Job
 from ponder.sandbox.deployment import Deployment, Worker
 from ponder.sandbox.pool import PooledSandbox
+from ponder.sandbox.protocol import HEADER, decode_body, encode_frame, run_request, to_result
 from ponder.sandbox.runtime import RunnerRuntime
 from ponder.sandbox.transport import StreamTransport
 
@@ -81,3 +83,35 @@ class LocalSandbox(PooledSandbox):
         result = await super().run(job)
         note = f"{result.note}; {NOT_ISOLATED}" if result.note else NOT_ISOLATED
         return result.model_copy(update={"note": note})
+
+
+def run_once(job: Job, python: str | None = None) -> ExecResult:
+    """One job on a fresh local runner, blocking (test doubles that run judged jobs on the host).
+
+    NOT isolated, like LocalSandbox; the same runner, judge and protocol as the pool.
+    """
+    runner = str(resources.files("ponder.sandbox").joinpath("runner.py"))
+    secret = job.secret.encode() if job.judge else b""
+    frame = encode_frame(run_request(job, 1)) + secret
+    with tempfile.TemporaryDirectory(prefix="ponder-once-") as scratch:
+        process = subprocess.Popen(
+            [python or sys.executable, "-I", runner, "--local", "--scratch", scratch],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            start_new_session=True,
+        )
+        try:
+            out, _ = process.communicate(frame, timeout=job.limits.timeout_s + 10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            return ExecResult(status="sandbox_error", note="the local runner did not answer")
+    if len(out) < HEADER.size:
+        return ExecResult(status="sandbox_error", note="the local runner died")
+    (size,) = HEADER.unpack(out[: HEADER.size])
+    answer = decode_body(out[HEADER.size : HEADER.size + size])
+    report = out[HEADER.size + size : HEADER.size + size + int(answer.get("report_bytes") or 0)]
+    answer["report"] = report.decode("utf-8", errors="replace")
+    return to_result(answer)

@@ -36,6 +36,9 @@ class PooledSandbox(Sandbox):
         self._closed = False
         self._tasks: set[asyncio.Task] = set()
 
+    def describe(self) -> str:
+        return self.deployment.describe()
+
     async def start(self) -> None:
         async with self._start_lock:
             if self._started:

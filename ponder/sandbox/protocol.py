@@ -48,7 +48,13 @@ def run_request(job: Job, request_id: int, cwd: str | None = None) -> dict[str, 
         "limits": job.limits.model_dump(),
         "cwd": cwd,
     }
-    if job.code is not None:
+    if job.judge:
+        if job.code is None:
+            raise SandboxError(
+                "a judged Job needs `code`", fix="set Job(code=solution, judge=True)"
+            )
+        message.update(mode="judge", source=job.code, secret_bytes=len(job.secret.encode()))
+    elif job.code is not None:
         message.update(mode="python", source=job.code)
     else:
         message.update(mode="exec", command=list(job.command))

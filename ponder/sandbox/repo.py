@@ -9,7 +9,8 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from pathlib import Path
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import docker
@@ -55,10 +56,17 @@ async def run_repo_job(
     use_cache: bool = True,
     cache: RepoCache | None = None,
     memory_mb: int = 2048,
+    stdin: str = "",
+    extra_dirs: dict[str, dict[str, str]] | None = None,
+    root_owned: Callable[[str], bool] | None = None,
 ) -> RepoResult:
     """Run `command` (a list, or a string for `sh -c`) on `repo_dir` + `patch` in a fresh container.
 
-    The same (repository state, patch, command, image) is answered from the cache.
+    `extra_dirs` (absolute directory -> {name: text}) go into the container outside /work,
+    root-owned and read-only; repository paths for which `root_owned` answers True are root-owned
+    and read-only too (the job's user can neither change nor replace them). `stdin` feeds the
+    command. The same (repository state, patch, command, image) is answered from the cache
+    (pass use_cache=False when stdin or extra_dirs carry a secret).
     """
     repo = Path(repo_dir).resolve()
     if not repo.is_dir():
@@ -91,7 +99,9 @@ async def run_repo_job(
         else:
             spec = ContainerSpec(image=image, memory_mb=memory_mb, read_only=False, tmpfs_mb=256)
             after = Path(tmp) / "after"
-            result = await run_in_container(client, spec, copy, argv, limits, after)
+            result = await run_in_container(
+                client, spec, copy, argv, limits, after, stdin, extra_dirs or {}, root_owned
+            )
             changed, diff = compare_trees(repo, after / "work")
             outcome = RepoResult(result=result, changed_files=changed, diff=diff, key=key)
     if store and outcome.result.status != "sandbox_error":
@@ -117,18 +127,58 @@ def apply_patch(tree: Path, patch: str) -> tuple[bool, str]:
     return done.returncode == 0, (done.stdout + done.stderr).strip()
 
 
-def tar_tree(tree: Path, uid: int) -> bytes:
-    """The tree as a tar whose files belong to the container's user."""
+def tar_tree(tree: Path, uid: int, root_owned: Callable[[str], bool] | None = None) -> bytes:
+    """The tree as a tar whose files belong to the container's user, except those `root_owned`
+    picks, which belong to root and are read-only.
+
+    The directories above such a file belong to root too: sealed (read-only) when `root_owned`
+    answers True for the directory path with a trailing slash, else sticky and world-writable
+    (the job may add files but cannot remove, rename or replace root's).
+    """
+    keep = {rel for rel in _tree_files(tree) if root_owned is not None and root_owned(rel)}
+    keep_dirs = {p.as_posix() for rel in keep for p in PurePosixPath(rel).parents}
 
     def own(info: tarfile.TarInfo) -> tarfile.TarInfo:
-        info.uid = info.gid = uid
-        info.uname = info.gname = "sandbox"
+        name = info.name.removeprefix("./") or "."
+        if name in keep or name in keep_dirs:
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            if not info.isdir():
+                info.mode &= 0o555
+            elif root_owned is not None and root_owned(name + "/"):
+                info.mode = 0o555
+            else:
+                info.mode = 0o1777
+        else:
+            info.uid = info.gid = uid
+            info.uname = info.gname = "sandbox"
         return info
 
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
+        if "." in keep_dirs:
+            tar.add(tree, arcname=".", recursive=False, filter=own)
         for child in sorted(tree.iterdir()):
             tar.add(child, arcname=child.name, filter=own)
+    return buffer.getvalue()
+
+
+def _tree_files(tree: Path) -> list[str]:
+    return [p.relative_to(tree).as_posix() for p in tree.rglob("*") if not p.is_dir()]
+
+
+def tar_files(directory: str, files: dict[str, str]) -> bytes:
+    """`files` under `directory` (relative to /), root-owned and read-only."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        top = tarfile.TarInfo(directory.strip("/"))
+        top.type, top.mode = tarfile.DIRTYPE, 0o555
+        tar.addfile(top)
+        for name, text in sorted(files.items()):
+            data = text.encode()
+            info = tarfile.TarInfo(f"{directory.strip('/')}/{name}")
+            info.size, info.mode = len(data), 0o444
+            tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 
 
@@ -139,19 +189,26 @@ async def run_in_container(
     argv: list[str],
     limits: Limits,
     out: Path,
+    stdin: str = "",
+    extra_dirs: dict[str, dict[str, str]] | None = None,
+    root_owned: Callable[[str], bool] | None = None,
 ) -> ExecResult:
     """Fresh container: put_archive the tree to /work, run, get_archive /work into `out`, remove."""
     options = container_options(spec, slot=0)
-    archive = await asyncio.to_thread(tar_tree, tree, UID_BASE)
+    archive = await asyncio.to_thread(tar_tree, tree, UID_BASE, root_owned)
     container = await asyncio.to_thread(lambda: client.containers.create(**options))
     runtime = None
     try:
         if not await asyncio.to_thread(container.put_archive, WORKDIR, archive):
             raise SandboxError(f"put_archive to {WORKDIR} failed", fix="check `docker info`")
+        for directory, files in (extra_dirs or {}).items():
+            if not await asyncio.to_thread(container.put_archive, "/", tar_files(directory, files)):
+                raise SandboxError(f"put_archive of {directory} failed", fix="check `docker info`")
         await asyncio.to_thread(container.start)
         runtime, _sdk_socket = await attach_runner(client, container)
         try:
-            answer = await runtime.execute(Job(command=argv, limits=limits), cwd=WORKDIR)
+            job = Job(command=argv, limits=limits, stdin=stdin)
+            answer = await runtime.execute(job, cwd=WORKDIR)
             result = answer.result
         except RunnerLost as exc:
             result = ExecResult(status="sandbox_error", note=f"repository container lost: {exc}")

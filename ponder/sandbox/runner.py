@@ -7,6 +7,12 @@ child (its own session, rlimits, captured output), enforce the wall timeout and 
 kill every leftover process before answering, and wipe the scratch directories right after
 (before the next request is read).
 Python-code jobs run in the forked child without starting a new interpreter.
+
+Judged jobs (mode "judge", see judge.py): the request frame is followed by `secret_bytes` raw
+bytes (the tests) that the runner copies into a memfd through one reused, zeroed buffer, never
+into a Python object: every later job is forked from this heap, so nothing secret may stay in
+it. The judge writes its verdicts to a second memfd, which follows the response frame the same
+way (`report_bytes`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import atexit
 import builtins
 import contextlib
 import fcntl
+import importlib.util
 import io
 import json
 import os
@@ -58,6 +65,9 @@ POLL_S = 0.02  # while a job runs, its pipes are emptied this often (output cap)
 PIPE_SIZE = 1 << 20
 PR_SET_DUMPABLE = 4
 MB = 1024 * 1024
+MAX_REPORT = 16 * MB
+SCRATCH = bytearray(1 << 16)  # the only buffer secret bytes pass through; zeroed after each use
+ZEROS = bytes(len(SCRATCH))
 
 
 def read_exactly(fd: int, n: int) -> bytes | None:
@@ -87,6 +97,62 @@ def write_response(fd: int, message: dict) -> None:
     data = memoryview(HEADER.pack(len(body)) + body)
     while data:
         data = data[os.write(fd, data) :]
+
+
+def secret_memfd(src: int, size: int) -> int:
+    """The next `size` bytes of `src` in a fresh memfd, copied through SCRATCH only."""
+    fd = os.memfd_create("secret", os.MFD_CLOEXEC)
+    view = memoryview(SCRATCH)
+    try:
+        while size:
+            got = os.readv(src, [view[: min(size, len(SCRATCH))]])
+            if not got:
+                raise EOFError("the request's secret part ended early")
+            write_all(fd, view[:got])
+            size -= got
+    finally:
+        view[:] = ZEROS
+    return fd
+
+
+def send_report(fd: int, size: int, dst: int) -> None:
+    """Copy the first `size` bytes of memfd `fd` to `dst` through SCRATCH; close `fd`."""
+    view = memoryview(SCRATCH)
+    offset = 0
+    try:
+        while offset < size:
+            got = os.preadv(fd, [view[: min(size - offset, len(SCRATCH))]], offset)
+            if not got:  # cannot happen (size came from fstat); keep the frame's length honest
+                view[:] = ZEROS
+                got = min(size - offset, len(SCRATCH))
+            write_all(dst, view[:got])
+            offset += got
+    finally:
+        view[:] = ZEROS
+        os.close(fd)
+
+
+def write_all(fd: int, data: memoryview) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def load_judge() -> Any:
+    """judge.py and codec.py from beside this file (the image has no `ponder` package)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    modules = {}
+    for name, module_name in (("codec", "ponder_codec"), ("judge", "ponder_judge")):
+        spec = importlib.util.spec_from_file_location(module_name, os.path.join(here, f"{name}.py"))
+        if spec is None or spec.loader is None:
+            return None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+        modules[name] = module
+    return modules["judge"]
+
+
+JUDGE: Any = None  # loaded in serve(), before any job is forked
 
 
 def set_dumpable(libc: Any, value: int) -> None:
@@ -204,14 +270,16 @@ def exit_code_of(exc: SystemExit) -> int:
     return 1
 
 
-def child(request: dict, workdir: str, fds: tuple[int, int, int]) -> None:
-    """In the forked child: isolate, limit, then exec the command or run the Python code."""
+def child(request: dict, workdir: str, fds: tuple[int, ...]) -> None:
+    """In the forked child: isolate, limit, then exec the command or run the Python code.
+
+    `fds` become 0, 1, 2 (and 3, 4 for a judged job: the secret and report memfds)."""
     code = 127
     try:
         os.setsid()
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
-        os.closerange(3, 1 << 16)
+        os.closerange(len(fds), 1 << 16)
         os.chdir(workdir)
         os.umask(0o022)
         env = job_env(request, workdir)
@@ -221,6 +289,10 @@ def child(request: dict, workdir: str, fds: tuple[int, int, int]) -> None:
                 signal.signal(sig, signal.SIG_DFL)
             command = request["command"]
             os.execvpe(command[0], command, env)
+        elif request["mode"] == "judge":
+            os.environ.clear()
+            os.environ.update(env)
+            code = JUDGE.main(request["source"])
         else:
             path = os.path.join(workdir, "main.py")
             code = run_python_here(request["source"], path, workdir, env)
@@ -423,6 +495,8 @@ class Runner:
         self.dirty = False
         self.pending: str | None = None
         self.oom_score = OomScore()
+        self.secret: int | None = None  # memfd of the current request's secret part
+        self.report: int | None = None  # memfd the current judged job writes its verdicts to
 
     def handle(self, request: dict) -> dict:
         op = request.get("op")
@@ -436,6 +510,8 @@ class Runner:
         workdir = request.get("cwd") or tempfile.mkdtemp(prefix="job-", dir=self.scratch[0])
         self.pending = None if request.get("cwd") else workdir
         files = dict(request.get("files") or {})
+        if request["mode"] == "judge" and (JUDGE is None or self.secret is None):
+            raise ValueError("a judged job needs judge.py beside the runner and a secret part")
         if request["mode"] == "python":
             files["main.py"] = request["source"]
         write_files(workdir, files)
@@ -450,14 +526,19 @@ class Runner:
         out_r, out_w = output_pipe()
         err_r, err_w = output_pipe()
         in_fd = stdin_fd(request.get("stdin") or "")
+        fds: tuple[int, ...] = (in_fd, out_w, err_w)
+        if request["mode"] == "judge":
+            self.report = os.memfd_create("report", os.MFD_CLOEXEC)
+            fds += (self.secret, self.report)  # type: ignore[operator]
         oom_before = oom_kills()
         self.oom_score.set(1000)
         pid = os.fork()
         if pid == 0:
-            child(request, workdir, (in_fd, out_w, err_w))
+            child(request, workdir, fds)
         self.oom_score.set(0)
         for fd in (out_w, err_w, in_fd):
             os.close(fd)
+        self.drop_secret()
         cap = int(request["limits"]["output_bytes"])
         captures = {out_r: Capture(cap), err_r: Capture(cap)}
         try:
@@ -482,6 +563,22 @@ class Runner:
             "peak_memory_kb": int(usage.ru_maxrss) if usage else None,
             "note": note,
         }
+
+    def drop_secret(self) -> None:
+        if self.secret is not None:
+            os.close(self.secret)
+            self.secret = None
+
+    def report_size(self) -> int:
+        """Bytes of the judged job's report to send after the response (0: none)."""
+        if self.report is None:
+            return 0
+        return min(os.fstat(self.report).st_size, MAX_REPORT)
+
+    def send_report(self, size: int) -> None:
+        fd, self.report = self.report, None
+        if fd is not None:
+            send_report(fd, size, 1)
 
     def kill_leftovers(self, pid: int) -> None:
         """Before answering: no process of the job survives (else the answer says `dirty`)."""
@@ -564,15 +661,22 @@ def remove_sysv_ipc(libc: Any) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    global JUDGE
     libc = load_libc()
     runner = Runner(args.scratch or [tempfile.gettempdir()], isolated=not args.local, libc=libc)
     set_dumpable(libc, 0)  # after Runner opened its /proc/self file; Python jobs inherit this
     for name in PRELOAD:
         __import__(name)
+    try:
+        JUDGE = load_judge()
+    except Exception:  # noqa: BLE001 - plain jobs still work; judged ones are refused
+        JUDGE = None
     while True:
         try:
             request = read_request(0)
-        except (ValueError, OSError) as exc:
+            if request is not None and request.get("secret_bytes"):
+                runner.secret = secret_memfd(0, int(request["secret_bytes"]))
+        except (ValueError, OSError, EOFError) as exc:
             write_response(1, {"status": "sandbox_error", "note": f"bad request: {exc}"})
             return 2
         if request is None:
@@ -586,9 +690,12 @@ def serve(args: argparse.Namespace) -> int:
                 "note": f"runner: {exc!r}",
                 "stderr": traceback.format_exc(),
             }
+        runner.drop_secret()
         response["id"] = request.get("id")
         response["dirty"] = runner.dirty
+        response["report_bytes"] = size = runner.report_size()
         write_response(1, response)
+        runner.send_report(size)
         if not runner.finish():
             return 3  # leftovers that cannot be removed: exit, the host replaces this runner
 

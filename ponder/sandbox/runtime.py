@@ -12,6 +12,7 @@ from ponder.sandbox.transport import Transport
 
 # Slack on top of a job's own wall timeout before the host gives up on the runner.
 PROTOCOL_SLACK_S = 10.0
+MAX_REPORT = 16 * 1024 * 1024  # the runner caps a judge's report at this size
 
 
 class RunnerLost(Exception):
@@ -33,17 +34,23 @@ class RunnerRuntime:
         self.transport = transport
         self._ids = itertools.count(1)
 
-    async def _call(self, message: dict, timeout_s: float) -> dict:
+    async def _call(self, message: dict, timeout_s: float, secret: bytes = b"") -> dict:
+        """Send a request (and its secret part), read the answer (and its report part)."""
         try:
             async with asyncio.timeout(timeout_s):
-                await self.transport.send(encode_frame(message))
+                await self.transport.send(encode_frame(message) + secret)
                 answer = decode_body(await self.transport.recv())
+                size = answer.get("report_bytes") or 0
+                if not isinstance(size, int) or not 0 <= size <= MAX_REPORT:
+                    raise ValueError(f"runner announced a report of {size!r} bytes")
+                report = await self.transport.recv_raw(size) if size else b""
         except TimeoutError as exc:
             raise RunnerLost(f"no answer within {timeout_s:.1f} s") from exc
         except (EOFError, ValueError) as exc:
             raise RunnerLost(str(exc) or type(exc).__name__) from exc
         if answer.get("id") != message["id"]:
             raise RunnerLost(f"answer id {answer.get('id')!r} != request id {message['id']!r}")
+        answer["report"] = report.decode("utf-8", errors="replace")
         return answer
 
     async def ping(self, timeout_s: float = 30.0) -> dict:
@@ -51,7 +58,8 @@ class RunnerRuntime:
 
     async def execute(self, job: Job, cwd: str | None = None) -> Answer:
         message = run_request(job, next(self._ids), cwd)
-        answer = await self._call(message, job.limits.timeout_s + PROTOCOL_SLACK_S)
+        secret = job.secret.encode() if job.judge else b""
+        answer = await self._call(message, job.limits.timeout_s + PROTOCOL_SLACK_S, secret)
         return Answer(to_result(answer), dirty=bool(answer.get("dirty")))
 
     async def close(self) -> None:

@@ -28,6 +28,10 @@ class Transport(ABC):
             raise EOFError(f"runner announced a {size}-byte answer (limit {MAX_FRAME})")
         return await self._read(size)
 
+    async def recv_raw(self, n: int) -> bytes:
+        """The n raw bytes that follow a frame (a judged job's report)."""
+        return await self._read(n)
+
     @abstractmethod
     async def close(self) -> None: ...
 

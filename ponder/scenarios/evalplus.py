@@ -65,11 +65,19 @@ class PlusTests:
     task_id: str
     snippet: str
     inputs: int
+    prompt: str = ""  # its complete helpers are defined on the judge's side
+    entry_point: str | None = None
 
     async def run(self, sandbox: Sandbox, solution: str) -> dict:
         """Run base+plus inputs against `solution`: {'passed': bool, 'inputs': n, 'feedback'}."""
         result = await run_tests(
-            sandbox, solution, [self.snippet], limits=PLUS_LIMITS, per_test_s=PLUS_PER_TEST_S
+            sandbox,
+            solution,
+            [self.snippet],
+            limits=PLUS_LIMITS,
+            per_test_s=PLUS_PER_TEST_S,
+            helpers=self.prompt,
+            entry_point=self.entry_point,
         )
         return {
             "passed": result.all_passed,
@@ -105,7 +113,13 @@ def plus_tests(record: dict, reference: str, shapes: list[str] | None = None) ->
         reference=reference,
         entry_point=record["entry_point"],
     )
-    return PlusTests(task_id=record["task_id"], snippet=snippet, inputs=len(inputs))
+    return PlusTests(
+        task_id=record["task_id"],
+        snippet=snippet,
+        inputs=len(inputs),
+        prompt=record.get("prompt") or "",
+        entry_point=record["entry_point"],
+    )
 
 
 def read_evalplus(path: Path | None) -> dict[str, dict]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from abc import ABC
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypedDict
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
+from typing_extensions import TypedDict  # pydantic validates it on Python < 3.12
 
 from ponder.agents import Critique, Draft, Refiner, Reviewer, Solver
 from ponder.agents.kinds import kind_of
@@ -32,12 +33,14 @@ PHASES: tuple[Phase, ...] = (
 
 
 class SearchState(TypedDict, total=False):
-    """The graph's checkpointed state: ids, counters and decisions only (the tree lives outside)."""
+    """The graph's checkpointed state every strategy shares: ids, counters and decisions only
+    (the tree lives outside). A strategy that keeps more declares a `State` of its own that
+    extends this one (e.g. `class MCTSState(SearchState, total=False): evaluated: list[str]`);
+    the graph's schema is the strategy's State, and a phase that returns a key its State does
+    not declare is an error (LangGraph would drop it without a word)."""
 
     next: str  # the phase the last phase chose
     iteration: int  # completed search iterations (strategy-defined unit)
-    rounds: int  # refinement rounds done
-    depth: int  # current depth for level-by-level strategies (tot, beam)
     frontier: list[str]  # node ids selected to work on
     fresh: list[str]  # node ids created by the last expand/refine, waiting to be executed/scored
     failing: list[str]  # candidate ids to review
@@ -51,6 +54,11 @@ class SearchState(TypedDict, total=False):
     rejected: list[str]  # candidates a person rejected (interactive)
     decision: str  # a person's answer at the interrupt
     phase_ms: float  # wall time of the last phase's own work (model and sandbox calls included)
+
+
+def state_keys(state: type) -> frozenset[str]:
+    """The keys a state TypedDict declares, its bases' included."""
+    return frozenset(state.__required_keys__ | state.__optional_keys__)
 
 
 @dataclass
@@ -72,8 +80,10 @@ class SearchContext:
     """The runtime parts a strategy works with. Only the visible task is here, by type.
 
     A batch of samples (propose's k, complete's n) shrinks to what the token budget still pays
-    for at the run's mean sample length (`Budget.samples_left`), so one call cannot overshoot
-    it k times over.
+    for at the run's mean sample length (`Budget.samples_left`). Under `ponder solve` the model
+    and sandbox the agents and verifiers hold are metered (`ponder.search.metered`): the Budget
+    admits every call first, cuts a batch to what fits at full length, and refuses a call past
+    a limit (BudgetExhausted, which ends the search at the graph).
     """
 
     task: VisibleTask
@@ -316,11 +326,13 @@ class Strategy(ABC):
     """A search algorithm, as phases. Each phase returns the next phase (the graph's edge).
 
     Phases a strategy does not use are never routed to; the defaults raise to say so.
-    `finalize` is generic: the best candidate by verifiers (`choose` may be overridden).
+    `finalize` is generic: `settle`, then the best candidate by verifiers (`choose` may be
+    overridden). `State` declares the state the phases keep: the keys a phase may return.
     """
 
     name: ClassVar[str]
     Options: ClassVar[type[StrategyOptions]] = StrategyOptions
+    State: ClassVar[type[SearchState]] = SearchState  # SearchState plus the strategy's own keys
 
     def __init__(self, options: StrategyOptions | None = None) -> None:
         self.options = options or self.Options()
@@ -352,6 +364,11 @@ class Strategy(ABC):
 
     async def backpropagate(self, ctx: SearchContext, state: SearchState) -> Step:
         raise NotImplementedError(f"{self.name} has no backpropagate phase")
+
+    async def settle(self, ctx: SearchContext, state: SearchState) -> dict[str, Any]:
+        """Bookkeeping owed before the search ends, however it ends (the budget can stop it
+        between any two phases): state updates. No model or sandbox calls here."""
+        return {}
 
     def choose(self, ctx: SearchContext, state: SearchState) -> Node | None:
         """The final candidate: the best by verifiers, skipping ones a person rejected."""

@@ -16,6 +16,12 @@ from ponder.search.registry import register_strategy
 from ponder.verifiers.base import Candidate, Verdict
 
 
+class BeamState(SearchState, total=False):
+    """What beam search (and DVTS) keeps between phases, besides the shared state."""
+
+    depth: int  # plan steps done (the frontier holds the beams kept at this depth)
+
+
 class BeamOptions(StrategyOptions):
     width: int = Field(2, ge=1, description="beams kept per step")
     k: int = Field(2, ge=1, description="next steps proposed per beam (one call, n=k)")
@@ -33,12 +39,13 @@ def step_value(verdict: Verdict) -> float:
 @register_strategy("beam")
 class Beam(Strategy):
     Options = BeamOptions
+    State = BeamState
     options: BeamOptions
 
-    async def select(self, ctx: SearchContext, state: SearchState) -> Step:
+    async def select(self, ctx: SearchContext, state: BeamState) -> Step:
         return Step("expand", {"frontier": state.get("frontier") or [ctx.tree.root_id]})
 
-    async def expand(self, ctx: SearchContext, state: SearchState) -> Step:
+    async def expand(self, ctx: SearchContext, state: BeamState) -> Step:
         beams = state["frontier"]
         if state.get("depth", 0) >= self.options.max_depth:
             fresh = []
@@ -49,7 +56,7 @@ class Beam(Strategy):
             return Step("execute", {"fresh": fresh})
         return Step("score", {"fresh": await ctx.propose_each(beams, self.options.k)})
 
-    async def score(self, ctx: SearchContext, state: SearchState) -> Step:
+    async def score(self, ctx: SearchContext, state: BeamState) -> Step:
         fresh = state.get("fresh", [])
         if any(ctx.node(i).kind == "candidate" for i in fresh):
             return Step("finalize", {"stop": "beams completed", **solved_updates(ctx, fresh)})

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ponder.search.base import SearchContext, SearchState, Step
-from ponder.search.beam import Beam, BeamOptions
+from ponder.search.base import SearchContext, Step
+from ponder.search.beam import Beam, BeamOptions, BeamState
 from ponder.search.registry import register_strategy
 
 
@@ -25,7 +25,7 @@ class DVTS(Beam):
     Options = DVTSOptions
     options: DVTSOptions
 
-    async def expand(self, ctx: SearchContext, state: SearchState) -> Step:
+    async def expand(self, ctx: SearchContext, state: BeamState) -> Step:
         if state.get("depth", 0) == 0 and state["frontier"] == [ctx.tree.root_id]:
             # The fork: one call proposes every subtree's first step.
             fresh = await ctx.propose_each([ctx.tree.root_id], self.options.subtrees)

@@ -19,6 +19,12 @@ from ponder.search.registry import register_strategy
 from ponder.tree import Node
 
 
+class MagicoreState(SearchState, total=False):
+    """What MAgICoRe keeps between phases, besides the shared state."""
+
+    rounds: int  # Reviewer/Refiner rounds done on a hard problem
+
+
 class MagicoreOptions(StrategyOptions):
     k: int = Field(4, ge=1, description="initial solutions (one call, n=k)")
     easy_agreement: float = Field(
@@ -37,9 +43,10 @@ class MagicoreOptions(StrategyOptions):
 @register_strategy("magicore")
 class Magicore(RootOnceStrategy):
     Options = MagicoreOptions
+    State = MagicoreState
     options: MagicoreOptions
 
-    async def expand(self, ctx: SearchContext, state: SearchState) -> Step:
+    async def expand(self, ctx: SearchContext, state: MagicoreState) -> Step:
         fresh = await ctx.complete(ctx.tree.root_id, n=self.options.k)
         return Step("execute", {"fresh": fresh, "iteration": 1})
 
@@ -56,7 +63,7 @@ class Magicore(RootOnceStrategy):
         total = sum(len(g) for g in groups.values())
         return max((len(g) for g in groups.values()), default=0) / total if total else 0.0
 
-    async def score(self, ctx: SearchContext, state: SearchState) -> Step:
+    async def score(self, ctx: SearchContext, state: MagicoreState) -> Step:
         fresh = state.get("fresh", [])
         solved = solved_updates(ctx, fresh)
         if solved:
@@ -81,7 +88,7 @@ class Magicore(RootOnceStrategy):
         ]
         return Step("review", {"failing": targets[: self.options.refine_top]})
 
-    async def refine(self, ctx: SearchContext, state: SearchState) -> Step:
+    async def refine(self, ctx: SearchContext, state: MagicoreState) -> Step:
         fresh = []
         for candidate_id in state.get("failing", []):
             if ctx.budget.exhausted():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 from pydantic import Field
 
@@ -29,6 +30,12 @@ from ponder.tree import Node, ThoughtTree
 from ponder.verifiers.base import Candidate
 
 SelectionRule = Callable[[Node, Node, float], float]
+
+
+class MCTSState(SearchState, total=False):
+    """What MCTS keeps between phases, besides the shared state."""
+
+    evaluated: list[str]  # nodes simulated and valued this iteration, owed a backpropagation
 
 
 def uct(parent: Node, child: Node, c: float) -> float:
@@ -121,6 +128,7 @@ def set_priors(tree: ThoughtTree, step_values: dict[str, float]) -> None:
 @register_strategy("mcts")
 class MCTS(Strategy):
     Options = MCTSOptions
+    State = MCTSState
     options: MCTSOptions
 
     def __init__(self, options: MCTSOptions | None = None) -> None:
@@ -136,7 +144,7 @@ class MCTS(Strategy):
 
     # ------------------------------------------------------------ phases
 
-    async def select(self, ctx: SearchContext, state: SearchState) -> Step:
+    async def select(self, ctx: SearchContext, state: MCTSState) -> Step:
         if state.get("iteration", 0) >= self.options.max_iterations:
             return Step("finalize", {"stop": f"{self.options.max_iterations} iterations done"})
         leaf, exhausted = select_leaf(ctx.tree, self.rule, self.options.c)
@@ -146,7 +154,7 @@ class MCTS(Strategy):
             return Step("finalize", {"stop": "the tree is fully explored"})
         return Step("expand", {"frontier": [leaf.id], "evaluated": []})
 
-    async def expand(self, ctx: SearchContext, state: SearchState) -> Step:
+    async def expand(self, ctx: SearchContext, state: MCTSState) -> Step:
         (leaf_id,) = state["frontier"]
         leaf = ctx.node(leaf_id)
         if self.options.root_rollout and leaf.parent is None and "rollout" not in leaf.meta:
@@ -159,12 +167,12 @@ class MCTS(Strategy):
         fresh = await ctx.propose_each([leaf_id], self.options.k)
         return Step("execute" if fresh else "backpropagate", {"fresh": fresh})
 
-    async def execute(self, ctx: SearchContext, state: SearchState) -> Step:
+    async def execute(self, ctx: SearchContext, state: MCTSState) -> Step:
         """Simulation: one greedy candidate per fresh thought, all verified in one batch."""
         await ctx.simulate(state.get("fresh", []))
         return Step("score")
 
-    async def score(self, ctx: SearchContext, state: SearchState) -> Step:
+    async def score(self, ctx: SearchContext, state: MCTSState) -> Step:
         fresh = [i for i in state.get("fresh", []) if "rollout" in ctx.node(i).meta]
         await self._value(ctx, fresh)
         evaluated = [*state.get("evaluated", []), *fresh]
@@ -215,7 +223,7 @@ class MCTS(Strategy):
             return node.passed is False
         return ctx.value(candidate_id) < self.options.rethink_below
 
-    async def refine(self, ctx: SearchContext, state: SearchState) -> Step:
+    async def refine(self, ctx: SearchContext, state: MCTSState) -> Step:
         """Rethink: the Refiner rewrites the first wrong thought; the new thought is its sibling."""
         fresh = []
         for candidate_id in state.get("failing", []):
@@ -254,14 +262,32 @@ class MCTS(Strategy):
         )
         return node.id if draft.ok else None
 
-    async def backpropagate(self, ctx: SearchContext, state: SearchState) -> Step:
-        for thought_id in state.get("evaluated", []):
-            node = ctx.node(thought_id)
-            ctx.tree.backpropagate(thought_id, node.meta["value"])
-            if node.depth >= self.options.max_depth:
-                ctx.tree.update(thought_id, meta=ctx.node(thought_id).meta | {"exhausted": True})
+    async def backpropagate(self, ctx: SearchContext, state: MCTSState) -> Step:
+        self._backpropagate(ctx, state.get("evaluated", []))
         iteration = state.get("iteration", 0) + 1
         updates = {"iteration": iteration, "evaluated": [], "fresh": []}
         if state.get("solved"):
             return Step("finalize", updates)
         return Step("select", updates)
+
+    def _backpropagate(self, ctx: SearchContext, evaluated: list[str]) -> None:
+        """Back every simulated value up its path (a visit to each node on it), once: a
+        finalize rerun after an interrupt must not count a simulation twice."""
+        for thought_id in evaluated:
+            node = ctx.node(thought_id)
+            if node.meta.get("backed_up"):
+                continue
+            ctx.tree.backpropagate(thought_id, node.meta["value"])
+            marks = {"backed_up": True}
+            if node.depth >= self.options.max_depth:
+                marks["exhausted"] = True
+            ctx.tree.update(thought_id, meta=ctx.node(thought_id).meta | marks)
+
+    async def settle(self, ctx: SearchContext, state: MCTSState) -> dict[str, Any]:
+        """A search stopped (by the budget) after its values were scored but before their
+        backpropagation still backs them up: every simulation made is a visit at the root."""
+        evaluated = state.get("evaluated", [])
+        if not evaluated:
+            return {}
+        self._backpropagate(ctx, evaluated)
+        return {"evaluated": [], "iteration": state.get("iteration", 0) + 1}

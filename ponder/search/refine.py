@@ -16,6 +16,12 @@ from ponder.search.registry import register_strategy
 from ponder.tree import Node
 
 
+class RefineState(SearchState, total=False):
+    """What refine keeps between phases, besides the shared state."""
+
+    rounds: int  # critique-then-refine rounds done
+
+
 class RefineOptions(StrategyOptions):
     max_rounds: int = Field(
         3, ge=0, description="critique-then-refine rounds after the first candidate"
@@ -28,13 +34,14 @@ class RefineOptions(StrategyOptions):
 @register_strategy("refine")
 class Refine(RootOnceStrategy):
     Options = RefineOptions
+    State = RefineState
     options: RefineOptions
 
-    async def expand(self, ctx: SearchContext, state: SearchState) -> Step:
+    async def expand(self, ctx: SearchContext, state: RefineState) -> Step:
         fresh = await ctx.complete(ctx.tree.root_id, n=1, greedy=True)
         return Step("execute", {"fresh": fresh, "iteration": 1})
 
-    async def score(self, ctx: SearchContext, state: SearchState) -> Step:
+    async def score(self, ctx: SearchContext, state: RefineState) -> Step:
         fresh = state.get("fresh", [])
         solved = solved_updates(ctx, fresh)
         if solved:
@@ -48,7 +55,7 @@ class Refine(RootOnceStrategy):
             return Step("finalize", {"stop": "no candidate to refine"})
         return Step("review", {"failing": [target_id]})
 
-    async def refine(self, ctx: SearchContext, state: SearchState) -> Step:
+    async def refine(self, ctx: SearchContext, state: RefineState) -> Step:
         fresh = [await ctx.patch(cid) for cid in state.get("failing", [])]
         return Step("execute", {"fresh": fresh, "rounds": state.get("rounds", 0) + 1})
 

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ponder.errors import ConfigError
-from ponder.search.base import Strategy
+from ponder.search.base import SearchState, Strategy, state_keys
 
 _STRATEGIES: dict[str, type[Strategy]] = {}
 _BUILTIN_MODULES = (
@@ -29,11 +29,27 @@ def register_strategy(name: str) -> Callable[[type[Strategy]], type[Strategy]]:
     """Class decorator: make a strategy available to `get_strategy(name)`."""
 
     def deco(cls: type[Strategy]) -> type[Strategy]:
+        check_state(name, cls)
         cls.name = name
         _STRATEGIES[name] = cls
         return cls
 
     return deco
+
+
+def check_state(name: str, cls: type[Strategy]) -> None:
+    """A strategy's State is a TypedDict that extends SearchState (the keys the graph needs)."""
+    state = getattr(cls, "State", None)
+    missing = (
+        sorted(state_keys(SearchState) - state_keys(state))
+        if isinstance(state, type) and hasattr(state, "__optional_keys__")
+        else ["(not a TypedDict)"]
+    )
+    if missing:
+        raise ConfigError(
+            f"strategy {name!r} declares a State that lacks SearchState's keys: {', '.join(missing)}",
+            fix="declare it as `class MyState(SearchState, total=False): ...` and set `State = MyState`",
+        )
 
 
 def _load_builtins() -> None:

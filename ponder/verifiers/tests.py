@@ -48,7 +48,15 @@ class TestsVerifier:
     async def _one(self, task: VisibleTask, candidate: Candidate) -> Verdict:
         tests = task.public_tests
         limits = self.limits or Limits(timeout_s=min(60.0, 10.0 + self.per_test_s * len(tests)))
-        run = await run_tests(self.sandbox, candidate.text, tests, limits, self.per_test_s)
+        run = await run_tests(
+            self.sandbox,
+            candidate.text,
+            tests,
+            limits,
+            self.per_test_s,
+            helpers=task.prompt,
+            entry_point=task.entry_point,
+        )
         result = run.exec_result
         if self.budget is not None and result is not None:
             self.budget.record_sandbox(result.duration_s)

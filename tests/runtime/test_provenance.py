@@ -51,11 +51,16 @@ def test_report_prints_provenance_and_flags_over_budget_cells(tmp_path: Path) ->
     store.append(CellResult(**cell, task_id="t/0", correct=True, score=1.0,
                             budget_tokens=400, completion_tokens=380))  # fmt: skip
     store.append(CellResult(**cell, task_id="t/1", correct=False, score=0.0,
-                            budget_tokens=400, completion_tokens=530))  # fmt: skip
+                            budget_tokens=400, completion_tokens=530,
+                            spent={"largest_call_tokens": 100}))  # fmt: skip
+    store.append(CellResult(**cell, task_id="t/2", correct=False, score=0.0,
+                            budget_tokens=400, completion_tokens=450,
+                            spent={"largest_call_tokens": 100}))  # fmt: skip
     result = CliRunner().invoke(app, ["bench", "report", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "2 rows: commit" in result.output and EMBEDDED_MODEL.sha256[:12] in result.output
+    assert "3 rows: commit" in result.output and EMBEDDED_MODEL.sha256[:12] in result.output
     assert "docker:ponder-sandbox:abc" in result.output
     assert "OVER BUDGET: t/1 mcts@4: 530 completion tokens against a limit of 400" in result.output
+    assert "over by its last call: t/2 mcts@4: 450" in result.output
     assert "t/0" not in result.output.split("Budgets:")[1]
     assert "Provenance:" in build_report(tmp_path).table

@@ -117,18 +117,41 @@ async def test_huge_file_from_a_shell_command(pool) -> None:
     await assert_serves(pool)
 
 
-async def test_killing_the_runner_is_retried_then_reported(pool) -> None:
-    result = await pool.run(Job(code="import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"))
-    assert result.retried
-    assert result.status == "sandbox_error", result
+async def test_the_runner_cannot_be_killed_from_a_job(pool) -> None:
+    """The runner is the container's PID 1: SIGKILL from inside its namespace is ignored."""
+    code = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nprint(os.getppid())"
+    result = await pool.run(Job(code=code))
+    assert result.status == "ok" and result.stdout == "1\n", result
+    assert not result.retried
     await assert_serves(pool, times=4)
 
 
-async def test_kill_everything_is_retried_then_reported(pool) -> None:
-    result = await pool.run(Job(code="import os, signal\nos.kill(-1, signal.SIGKILL)"))
-    assert result.retried
-    assert result.status == "sandbox_error", result
+async def test_kill_everything_kills_only_the_job(pool) -> None:
+    code = "import os, signal\nif os.fork() == 0:\n    os.kill(-1, signal.SIGKILL)\nos.wait()"
+    result = await pool.run(Job(code=code))
+    assert result.status == "error" and "SIGKILL" in result.note, result
+    assert not result.retried
     await assert_serves(pool, times=4)
+
+
+async def test_jobs_cannot_reach_the_host_stream_through_pid_1(pool) -> None:
+    """No process a job can open /proc/<pid>/fd of holds the attach stream (forged answers)."""
+    code = (
+        "import os\nopened = []\n"
+        "for pid in filter(str.isdigit, os.listdir('/proc')):\n"
+        "    for fd in ('0', '1', '2'):\n"
+        "        path = f'/proc/{pid}/fd/{fd}'\n"
+        "        try:\n"
+        "            target = os.readlink(path)\n"
+        "            os.close(os.open(path, os.O_WRONLY if fd != '0' else os.O_RDONLY))\n"
+        "        except OSError:\n"
+        "            continue\n"
+        "        if pid not in (str(os.getpid()), 'self') and target.startswith('pipe:'):\n"
+        "            opened.append((pid, fd, target))\n"
+        "print(opened)\n"
+    )
+    result = await pool.run(Job(code=code))
+    assert result.status == "ok" and result.stdout == "[]\n", result
 
 
 async def test_killing_pid_1_does_not_break_the_pool(pool) -> None:
@@ -138,11 +161,10 @@ async def test_killing_pid_1_does_not_break_the_pool(pool) -> None:
     await assert_serves(pool, times=4)
 
 
-async def test_a_stopped_runner_is_replaced(single) -> None:
+async def test_the_runner_cannot_be_stopped_from_a_job(single) -> None:
     code = "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)"
     result = await single.run(Job(code=code, limits=Limits(timeout_s=1)))
-    assert result.retried
-    assert result.status == "sandbox_error", result
+    assert result.status == "ok" and not result.retried, result
     await assert_serves(single)
 
 

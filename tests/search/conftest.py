@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
+from ponder.agents import Refiner, Reviewer, Solver
+from ponder.budget import Budget
 from ponder.config import RunConfig
 from ponder.llm.client import ModelClient
 from ponder.llm.scripted import ScriptedLLM
 from ponder.runner import RunResult, solve_task
 from ponder.sandbox import open_sandbox
 from ponder.sandbox.base import ExecResult, Job, Sandbox
+from ponder.search.base import SearchContext
 from ponder.task import Task
-from ponder.verifiers.base import Candidate, Verdict
-from tests.search.scripted import Responder
+from ponder.tree import ThoughtTree
+from ponder.verifiers.base import Candidate, Verdict, Verifier
+from tests.search.scripted import BAD_PLAN, Responder, code_task
 
 
 class RecordingSandbox(Sandbox):
@@ -62,6 +67,38 @@ class FakeVerifier:
                 )
             )
         return out
+
+
+@pytest.fixture
+def register_verifier(monkeypatch) -> Callable[[str, Callable[[], Verifier]], None]:
+    """Make a test verifier available by name to runs (`verifiers=[name]`, `scorer=name`)."""
+    from ponder.verifiers import registry
+
+    registry._load_builtins()
+
+    def register(name: str, factory: Callable[[], Verifier]) -> None:
+        monkeypatch.setitem(registry._BUILTIN, name, factory)
+
+    return register
+
+
+def search_context(responder=None, verifier=None) -> tuple[SearchContext, ScriptedLLM]:
+    """A SearchContext on the code task, for tests of its own methods (not of strategies:
+    those run through the graph)."""
+    llm = ScriptedLLM(responder or Responder(plans=(BAD_PLAN,)))
+    model = ModelClient(llm)
+    tree = ThoughtTree()
+    tree.add_root("root")
+    ctx = SearchContext(
+        task=code_task().view(),
+        tree=tree,
+        solver=Solver(model),
+        reviewer=Reviewer(model),
+        refiner=Refiner(model),
+        verifier=verifier or FakeVerifier(),
+        budget=Budget(),
+    )
+    return ctx, llm
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -4,30 +4,29 @@ from __future__ import annotations
 
 from ponder.agents.base import AgentSettings
 from ponder.budget import Budget
-from tests.search.conftest import run
+from tests.search.conftest import run, search_context
 from tests.search.scripted import Responder, math_task
-from tests.search.test_mcts import make_ctx
 
 SETTINGS = AgentSettings()
 CANDIDATE, THOUGHT = SETTINGS.candidate_max_tokens, SETTINGS.thought_max_tokens
 
 
 async def test_complete_shrinks_n_to_the_samples_left():
-    ctx, llm = make_ctx()
+    ctx, llm = search_context()
     ctx.budget = Budget(max_completion_tokens=2 * CANDIDATE + 10)
     ids = await ctx.complete(ctx.tree.root_id, n=4)
     assert llm.calls[-1][1].n == 2 and len(ids) == 2
 
 
 async def test_propose_shrinks_k_to_the_samples_left():
-    ctx, llm = make_ctx()
+    ctx, llm = search_context()
     ctx.budget = Budget(max_total_tokens=2 * THOUGHT + 10)
     ids = await ctx.propose(ctx.tree.root_id, 3)
     assert llm.calls[-1][1].n == 2 and len(ids) == 2
 
 
 async def test_batches_are_unchanged_while_the_budget_has_room():
-    ctx, llm = make_ctx()
+    ctx, llm = search_context()
     ctx.budget = Budget(max_completion_tokens=4 * CANDIDATE + 3 * THOUGHT)
     await ctx.propose(ctx.tree.root_id, 3)
     await ctx.complete(ctx.tree.root_id, n=4)
@@ -42,10 +41,11 @@ async def test_best_of_n_samples_only_what_the_budget_has_left(tmp_path):
     assert [params.n for _, params in llm.calls] == [1, 3]
     assert roomy.nodes == 1 + 4
 
-    # Priced at the greedy answer's length, the tokens left after it pay for two more samples:
-    # the batch asks for two, not three.
+    # After the greedy answer, CANDIDATE + 1 tokens are left: priced at the run's mean length
+    # three more samples fit, but only two can start inside the limit at full length, so the
+    # batch asks for two (the run can then end at most one sample's max_tokens over).
     per_sample = roomy.budget["spent"]["completion_tokens"] // 4
-    tokens = 3 * per_sample + per_sample // 2
+    tokens = per_sample + CANDIDATE + 1
     tight, llm = await run(
         math_task(),
         tmp_path / "tight",
@@ -57,4 +57,4 @@ async def test_best_of_n_samples_only_what_the_budget_has_left(tmp_path):
     )
     assert [params.n for _, params in llm.calls] == [1, 2]
     assert tight.nodes == 1 + 3
-    assert tight.budget["spent"]["completion_tokens"] <= tokens
+    assert tight.budget["spent"]["completion_tokens"] <= tokens + CANDIDATE

@@ -12,9 +12,8 @@ from ponder.agents import Draft
 from ponder.verifiers.base import is_collective
 from ponder.verifiers.chooser import ChooserVerifier
 from ponder.verifiers.majority import MajorityVerifier
-from tests.search.conftest import FakeVerifier, run
+from tests.search.conftest import FakeVerifier, run, search_context
 from tests.search.scripted import GOOD, Responder, math_task
-from tests.search.test_mcts import make_ctx
 
 
 class CollectiveFake(FakeVerifier):
@@ -48,7 +47,7 @@ def test_a_composite_is_collective_when_one_of_its_parts_is():
 
 
 async def test_verify_hands_a_collective_verifier_every_parsable_candidate():
-    ctx, _ = make_ctx()
+    ctx, _ = search_context()
     root = ctx.tree.root_id
     first = ctx.add_candidate(root, Draft(GOOD, "def add(a, b): ..."))
     ctx.add_candidate(root, Draft("prose", None, parse_error="no code block"))

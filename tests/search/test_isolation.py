@@ -22,7 +22,8 @@ def _leaks(text: str) -> list[str]:
 
 
 def _job_text(job) -> str:
-    return "\n".join([job.code or "", job.stdin, *job.files.values(), *job.command])
+    # `secret` is what only the judge reads (the tests); it still travels in the job.
+    return "\n".join([job.code or "", job.stdin, job.secret, *job.files.values(), *job.command])
 
 
 @pytest.mark.parametrize("strategy", known_strategies())

@@ -32,9 +32,25 @@ def _lines(path: Path) -> list[str]:
 def _tree(run_dir: Path) -> list[tuple]:
     data = json.loads((run_dir / "tree.json").read_text())
     return sorted(
-        (n["id"], n["parent"], n["kind"], n["text"], n["status"], n["visits"])
+        (
+            n["id"],
+            n["parent"],
+            n["kind"],
+            n["text"],
+            n["status"],
+            n["visits"],
+            round(n["value_sum"], 9),
+        )
         for n in data["graph"]["nodes"]
     )
+
+
+def _visits(run_dir: Path) -> tuple[int, int]:
+    """The root's visits and the simulations the run made (thoughts with a value)."""
+    data = json.loads((run_dir / "tree.json").read_text())
+    nodes = data["graph"]["nodes"]
+    root = next(n for n in nodes if n["parent"] is None)
+    return root["visits"], sum("value" in n["meta"] for n in nodes)
 
 
 @pytest.mark.parametrize("grain", ["phase", "iteration"])
@@ -61,7 +77,9 @@ def test_resume_after_kill_redoes_no_finished_work(grain, tmp_path):
     # Every model call of the uninterrupted run happened exactly once across both processes:
     # finished phases were not redone, and the one in flight was answered from the cache.
     assert sorted(_lines(calls)) == sorted(reference)
-    assert _tree(run_dir) == _tree(ref_dir)
+    assert _tree(run_dir) == _tree(ref_dir)  # visit counts and values included
+    visits, simulations = _visits(run_dir)
+    assert visits == simulations > 3 and _visits(ref_dir) == (visits, simulations)
     result, ref = (json.loads((d / "result.json").read_text()) for d in (run_dir, ref_dir))
     assert result["resumed"] is True
     assert (result["solution"], result["iterations"], result["stop_reason"]) == (
