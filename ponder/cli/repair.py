@@ -1,5 +1,6 @@
-"""`ponder repair` (search for a patch that makes a repository's tests pass) and
-`ponder bench-repair` (every repair scenario under each strategy, as a table)."""
+"""`ponder repair` (search for a patch that makes a repository's tests pass), `ponder repair
+check` (grade one patch as search and grading do), and `ponder bench-repair` (every repair
+scenario under each strategy, as a table)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from ponder.budget import Budget
 from ponder.cli.app import app
@@ -20,6 +24,23 @@ from ponder.errors import ConfigError
 _out = Console()
 _err = Console(stderr=True)
 SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "repair"
+
+
+class _RepairGroup(TyperGroup):
+    """`ponder repair TARGET ...` runs the search (`run`); `ponder repair check ...` grades."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+repair_app = typer.Typer(
+    cls=_RepairGroup,
+    no_args_is_help=True,
+    help="Search for a patch (ponder repair TARGET), or grade one (ponder repair check).",
+)
+app.add_typer(repair_app, name="repair")
 
 
 def _options(pairs: list[str]) -> dict[str, Any]:
@@ -93,7 +114,7 @@ def _runner(name: str):
     return runner
 
 
-@app.command("repair")
+@repair_app.command("run")
 def repair_command(
     target: Annotated[
         Path, typer.Argument(help="REPO_DIR, a scenario folder, or a SWE-bench .jsonl")
@@ -172,6 +193,140 @@ def repair_command(
         f"run dir {result.run_dir}" + (" (patch applied)" if result.applied else "")
     )
     if not result.resolved:
+        raise typer.Exit(1)
+
+
+def _hidden_tests(repo: Path, files: list[Path]) -> tuple[str, list[str]]:
+    """`--hidden-tests` files as one test patch and the ids of the tests they add.
+
+    A diff (as SWE-bench's test_patch) is applied as it is; a `.py` file goes to tests/ (or the
+    repository root when there is no tests/) under its own name.
+    """
+    from ponder.repair.hidden import hidden_tests, test_ids
+    from ponder.repair.patches import apply_patch
+    from ponder.repair.sources import EditRejected
+    from ponder.repair.workspace import RepoSnapshot
+
+    snapshot = RepoSnapshot(repo)
+    patches, added, ids = [], {}, []
+    for path in files:
+        if not path.is_file():
+            raise ConfigError(
+                f"hidden tests file {path} does not exist",
+                fix="pass a test file (.py) or a test patch (unified diff) with --hidden-tests",
+            )
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".py":
+            folder = "tests/" if (repo / "tests").is_dir() else ""
+            added[f"{folder}{path.name}"] = text
+            continue
+        try:
+            new_files = apply_patch(snapshot, text)
+        except EditRejected as exc:
+            raise ConfigError(
+                f"hidden tests file {path} is not a diff that applies to {repo}: {exc.reason}",
+                fix="pass a unified diff made against the repository (or a .py test file)",
+            ) from None
+        patches.append(text)
+        ids += [
+            t
+            for rel, new in new_files.items()
+            if new and rel.endswith(".py")
+            for t in test_ids(rel, new)
+        ]
+    if added:
+        patch, more = hidden_tests(snapshot, added)
+        patches.append(patch)
+        ids += more
+    return "".join(patches), ids
+
+
+@repair_app.command("check")
+def check_command(
+    repo: Annotated[Path, typer.Argument(help="the repository (at its base commit)")],
+    patch: Annotated[Path, typer.Option("--patch", help="the patch to grade (unified diff)")],
+    test_cmd: Annotated[str, typer.Option("--test-cmd", help="the pytest command")],
+    fail_to_pass: Annotated[
+        list[str] | None, typer.Option("--fail-to-pass", help="test id that must pass (repeat)")
+    ] = None,
+    pass_to_pass: Annotated[
+        list[str] | None, typer.Option("--pass-to-pass", help="test id that must keep passing")
+    ] = None,
+    hidden_tests: Annotated[
+        list[Path] | None,
+        typer.Option("--hidden-tests", help="test file or test patch added after the patch"),
+    ] = None,
+    runner: Annotated[
+        str, typer.Option("--runner", help="docker (fresh container) or subprocess")
+    ] = "docker",
+    timeout: Annotated[float, typer.Option("--timeout", help="seconds for the test run")] = 300.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the grade as JSON")] = False,
+) -> None:
+    """Grade one patch the way search and grading do; exit 0 iff resolved, 1 if not, 2 for bad input."""
+    from ponder.repair.grading import grade
+    from ponder.repair.patches import parse_unified_diff
+    from ponder.repair.sources import EditRejected
+    from ponder.repair.testing import make_runner
+    from ponder.repair.workspace import RepoSnapshot
+
+    if not repo.is_dir():
+        raise ConfigError(
+            f"repository {repo} is not a directory", fix="pass a checked-out repository"
+        )
+    if not patch.is_file():
+        raise ConfigError(
+            f"patch file {patch} does not exist", fix="pass --patch FILE (a unified diff)"
+        )
+    patch_text = patch.read_text(encoding="utf-8")
+    if patch_text.strip():
+        try:
+            parse_unified_diff(patch_text)
+        except EditRejected as exc:
+            raise ConfigError(
+                f"patch file {patch} is not a unified diff: {exc.reason}",
+                fix="pass a diff as `git diff` writes it",
+            ) from None
+    if not test_cmd.strip():
+        raise ConfigError("--test-cmd is empty", fix='e.g. --test-cmd "python3 -m pytest -q tests"')
+    if timeout <= 0:
+        raise ConfigError(
+            f"--timeout {timeout} is not positive", fix="pass seconds, e.g. --timeout 300"
+        )
+    test_patch, hidden_ids = _hidden_tests(repo, hidden_tests or [])
+    f2p = list(dict.fromkeys([*(fail_to_pass or []), *hidden_ids]))
+    p2p = list(pass_to_pass or [])
+    run = make_runner(runner, timeout_s=timeout)
+    if not run.isolated and not as_json:
+        _err.print(f"[yellow]warning:[/] test runner {runner!r} is NOT isolated: tests run here")
+    snapshot = RepoSnapshot(repo)
+    report = asyncio.run(
+        grade(run, snapshot, patch_text, test_cmd, f2p, p2p, test_patch=test_patch)
+    )
+    kinds = {t: "pass_to_pass" for t in p2p} | {t: "fail_to_pass" for t in fail_to_pass or []}
+    kinds |= {t: "hidden" for t in hidden_ids}
+    tests = [{"id": t, "kind": kinds[t], "outcome": o} for t, o in report.outcomes.items()]
+    if as_json:
+        data = {
+            "resolved": report.resolved,
+            "value": report.value(),
+            "refused": report.status == "refused",
+            "problems": report.problems,
+            "tests": tests,
+            "passed": report.passed,
+            "failed": report.failed,
+            "exit_code": report.exit_code,
+            "runner": run.name,
+            "isolated": run.isolated,
+        }
+        _out.print_json(json.dumps(data))
+    else:
+        for item in tests:
+            mark = "[green]ok[/]" if item["outcome"] == "passed" else f"[red]{item['outcome']}[/]"
+            _out.print(f"{mark}  {escape(item['id'])}  [dim]({item['kind']})[/]", highlight=False)
+        for problem in report.problems:
+            _out.print(f"[red]problem:[/] {escape(problem)}", highlight=False)
+        _out.print(f"[bold]{'resolved' if report.resolved else 'NOT resolved'}[/]")
+    if not report.resolved:
         raise typer.Exit(1)
 
 

@@ -1,8 +1,9 @@
 """The repair agent: shows the localized files, proposes edits, and reviews a patch.
 
 A proposal is a model reply turned into a patch of the whole repository (the node's state),
-or a rejection whose reason is fed back into the next prompt. Test files named by the task's
-test ids are protected: an edit to them is rejected.
+or a rejection whose reason is fed back into the next prompt. An edit the patch policy refuses
+(tests, test configuration, paths outside the repository: `ponder.repair.policy`) is rejected
+with the policy's reason.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ponder.llm.client import ModelClient
 from ponder.repair.edits import EditRejected, apply_edits, parse_edits
 from ponder.repair.localize import Localization, definitions
 from ponder.repair.patches import make_patch
+from ponder.repair.policy import PatchPolicy
 from ponder.repair.prompts import render_chat
 from ponder.repair.task import RepairSpec
 from ponder.repair.testing import TestReport
@@ -162,11 +164,8 @@ class RepairAgent:
         """Parse and apply a reply; a reply that does not apply becomes a rejection reason."""
         try:
             changes = apply_edits(tools.view, parse_edits(text))
-            protected = sorted(set(changes) & spec.protected_files())
-            if protected:
-                raise EditRejected(
-                    f"edits to the tests are not allowed ({', '.join(protected)}); fix the code under test"
-                )
+            policy = PatchPolicy.for_repo(tools.snapshot, spec.protected_files())
+            policy.check_changes(tools.view, changes, tools.snapshot.root)
             for rel, new in changes.items():
                 if new is not None and rel.endswith(".py"):
                     _check_syntax(rel, new)

@@ -30,7 +30,10 @@ def make_patch(source: FileSource, changes: dict[str, str | None]) -> str:
         )
         text = "".join(body)
         if text:
-            parts.append(f"diff --git a/{rel} b/{rel}\n" + text)
+            # git apply needs the mode line to create or delete a file under a git header.
+            mode = "new file mode 100644\n" if old is None else ""
+            mode = "deleted file mode 100644\n" if new is None else mode
+            parts.append(f"diff --git a/{rel} b/{rel}\n{mode}" + text)
     return "".join(parts)
 
 

@@ -17,11 +17,12 @@ from ponder.budget import Budget
 from ponder.errors import ConfigError
 from ponder.llm.client import ModelClient
 from ponder.repair.agent import RepairAgent, RepairSettings
+from ponder.repair.grading import grade
 from ponder.repair.patches import apply_patch, make_patch
 from ponder.repair.search import RepairContext, make_strategy
 from ponder.repair.task import RepairTask
-from ponder.repair.testing import CachingRunner, run_and_score
-from ponder.repair.workspace import PatchedView, RepoSnapshot, write_changes
+from ponder.repair.testing import CachingRunner
+from ponder.repair.workspace import RepoSnapshot, write_changes
 from ponder.report.tree_view import write_run_report
 
 
@@ -55,25 +56,32 @@ def final_patch(task: RepairTask, snapshot: RepoSnapshot, patch: str) -> str:
 
 
 async def grade_patch(task: RepairTask, patch: str, runner: CachingRunner) -> dict[str, Any]:
-    """Grade with the hidden part (SWE-bench's test patch and test ids; else the visible ids).
+    """Grade with the hidden part: the patch policy, then the hidden test patch (SWE-bench's
+    test_patch, a scenario's hidden/ tests) and the hidden test ids (else the visible ones).
 
     Call only after the search ended.
     """
     snapshot = RepoSnapshot(task.spec.repo_dir or ".")
-    changes = apply_patch(snapshot, patch)
     hidden = task.hidden
-    if hidden.test_patch:
-        view = PatchedView(snapshot, changes)
-        changes = changes | apply_patch(view, hidden.test_patch)
-    graded = make_patch(snapshot, changes)
     f2p = hidden.fail_to_pass or task.spec.fail_to_pass
     p2p = hidden.pass_to_pass or task.spec.pass_to_pass
-    report = await run_and_score(runner, snapshot, graded, task.spec.test_cmd, f2p, p2p)
+    report = await grade(
+        runner,
+        snapshot,
+        patch,
+        task.spec.test_cmd,
+        f2p,
+        p2p,
+        test_patch=hidden.test_patch,
+        protected=task.spec.protected_files(),
+    )
     return {
         "resolved": report.resolved,
         "value": report.value(),
         "f2p_failed": report.f2p_failed,
         "p2p_broken": report.p2p_broken,
+        "outcomes": report.outcomes,
+        "problems": report.problems,
         "hidden_tests": bool(hidden.test_patch or hidden.fail_to_pass),
     }
 

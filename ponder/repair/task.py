@@ -9,6 +9,8 @@ Scenario folder format (`scenarios/repair/<name>/`):
 | problem.md       | the issue-style problem statement (agents see it)                     |
 | scenario.json    | `test_cmd`, `fail_to_pass`, `pass_to_pass` (pytest node ids), `bug_kind` |
 | reference.patch  | a known fix, read only by grading/tests, never by agents             |
+| hidden/          | hidden tests at their repository paths, added after the patch when   |
+|                  | grading (every test in them joins FAIL_TO_PASS); agents never see it |
 
 The hidden part (reference patch, SWE-bench's gold `patch` and `test_patch`, and SWE-bench's
 FAIL_TO_PASS / PASS_TO_PASS, which name tests the agent cannot see) lives in `RepairHidden`;
@@ -24,6 +26,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ponder.errors import ConfigError, TaskFormatError
+from ponder.repair.hidden import hidden_tests, read_test_dir
+from ponder.repair.workspace import RepoSnapshot
 
 DEFAULT_TEST_CMD = "python3 -m pytest -q"
 
@@ -126,8 +130,15 @@ def load_scenario(directory: str | Path) -> RepairTask:
         pass_to_pass=meta.pass_to_pass,
         metadata={"bug_kind": meta.bug_kind, "scenario_dir": str(root.resolve())},
     )
+    test_patch, hidden_ids = "", []
+    if (root / "hidden").is_dir():
+        files = read_test_dir(root / "hidden")
+        test_patch, hidden_ids = hidden_tests(RepoSnapshot(root / "repo"), files)
     hidden = RepairHidden(
-        reference_patch=reference.read_text(encoding="utf-8") if reference.exists() else None
+        reference_patch=reference.read_text(encoding="utf-8") if reference.exists() else None,
+        test_patch=test_patch,
+        fail_to_pass=meta.fail_to_pass + hidden_ids if hidden_ids else [],
+        pass_to_pass=meta.pass_to_pass if hidden_ids else [],
     )
     return RepairTask(spec=spec, hidden=hidden)
 
@@ -230,7 +241,7 @@ def swe_bench_task(
     )
     hidden = RepairHidden(
         reference_patch=record.get("patch"),
-        test_patch="" if tests_visible else test_patch,
+        test_patch=test_patch,  # grading applies it after the patch, in both settings
         fail_to_pass=f2p,
         pass_to_pass=p2p,
     )

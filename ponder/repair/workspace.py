@@ -135,6 +135,11 @@ def write_changes(root: str | Path, changes: dict[str, str | None]) -> None:
     root = Path(root)
     for rel, text in changes.items():
         path = root / normalize_path(rel)
+        for step in (path, *path.parents):
+            if step == root:
+                break
+            if step.is_symlink():  # writing through it could land outside the copy
+                raise ValueError(f"path {rel!r} goes through the symlink {step.relative_to(root)}")
         if text is None:
             path.unlink(missing_ok=True)
         else:

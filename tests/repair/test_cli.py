@@ -137,3 +137,90 @@ def test_bad_strategy_option_names_the_option(scripted):
     )
     assert isinstance(result.exception, ConfigError)
     assert "widht" in result.exception.message and "width" in result.exception.fix
+
+
+def _check(args: list[str]):
+    return cli.invoke(app, ["repair", "check", *args])
+
+
+@pytest.fixture
+def pager_args(scripted, tmp_path):
+    """`ponder repair check` arguments for the pagination scenario, with its hidden tests."""
+    from ponder.repair.task import load_scenario
+
+    task = load_scenario(SCENARIOS / "offbyone_pagination")
+    hidden = SCENARIOS / "offbyone_pagination" / "hidden" / "tests" / "test_hidden_pages.py"
+    args = [str(SCENARIOS / "offbyone_pagination" / "repo"), "--test-cmd", task.spec.test_cmd]
+    args += ["--runner", "subprocess", "--hidden-tests", str(hidden)]
+    for tid in task.spec.fail_to_pass:
+        args += ["--fail-to-pass", tid]
+    for tid in task.spec.pass_to_pass:
+        args += ["--pass-to-pass", tid]
+    (tmp_path / "fix.diff").write_text(task.hidden.reference_patch or "")
+    return args
+
+
+def test_repair_check_grades_the_reference_as_resolved(pager_args, tmp_path):
+    result = _check([*pager_args, "--patch", str(tmp_path / "fix.diff"), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["resolved"] is True and data["problems"] == []
+    kinds = {t["kind"] for t in data["tests"]}
+    assert kinds == {"fail_to_pass", "pass_to_pass", "hidden"}
+    assert all(t["outcome"] == "passed" for t in data["tests"])
+
+
+def test_repair_check_fails_a_conftest_patch_and_an_empty_one(pager_args, tmp_path):
+    cheat = tmp_path / "cheat.diff"
+    cheat.write_text(
+        "--- /dev/null\n+++ b/conftest.py\n@@ -0,0 +1,2 @@\n+import pytest\n+collect_ignore = []\n"
+    )
+    result = _check([*pager_args, "--patch", str(cheat), "--json"])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.output)
+    assert data["resolved"] is False and data["refused"] is True
+    assert "conftest.py" in data["problems"][0]
+    empty = tmp_path / "empty.diff"
+    empty.write_text("")
+    result = _check([*pager_args, "--patch", str(empty)])
+    assert result.exit_code == 1 and "NOT resolved" in result.output
+    assert "tests/test_core.py::test_get_page_first" in result.output
+
+
+def test_repair_check_bad_input_names_the_input(pager_args, tmp_path):
+    result = _check([*pager_args, "--patch", str(tmp_path / "nope.diff")])
+    assert isinstance(result.exception, ConfigError)
+    assert "nope.diff" in result.exception.message and result.exception.fix
+    junk = tmp_path / "junk.diff"
+    junk.write_text("not a diff\n")
+    result = _check([*pager_args, "--patch", str(junk)])
+    assert (
+        isinstance(result.exception, ConfigError)
+        and "not a unified diff" in result.exception.message
+    )
+    fix = tmp_path / "fix.diff"
+    result = _check([str(tmp_path / "norepo"), "--patch", str(fix), "--test-cmd", "pytest"])
+    assert isinstance(result.exception, ConfigError) and "norepo" in result.exception.message
+
+
+def test_repair_check_bad_input_exits_2(tmp_path, monkeypatch, capsys):
+    import ponder.cli
+
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "ponder",
+            "repair",
+            "check",
+            str(tmp_path / "missing"),
+            "--patch",
+            "x.diff",
+            "--test-cmd",
+            "pytest",
+        ],
+    )
+    with pytest.raises(SystemExit) as exited:
+        ponder.cli.main()
+    assert exited.value.code == 2
+    assert "missing" in capsys.readouterr().err

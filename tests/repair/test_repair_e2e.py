@@ -118,6 +118,25 @@ async def test_edit_to_a_test_file_is_rejected(pager, runner):
     assert not result.resolved and result.patch == ""
 
 
+async def test_a_refused_patch_reason_reaches_the_next_expansion(pager, runner, tmp_path):
+    """A conftest that skips everything is refused; the next prompt carries the policy's reason."""
+    cheat = (
+        "conftest.py\n<<<<<<< SEARCH\n=======\nimport pytest\n\n\n"
+        "def pytest_collection_modifyitems(items):\n    for item in items:\n"
+        "        item.add_marker(pytest.mark.skip)\n>>>>>>> REPLACE\n"
+    )
+    script = RepairScript([cheat, FIX_PAGER])
+    result = await repair_with(
+        pager, script, runner, "refine", tokens=60_000, out_dir=tmp_path / "run"
+    )
+    assert result.resolved and "conftest" not in result.patch
+    tree = ThoughtTree.load(tmp_path / "run" / "tree.json")
+    refused = [n for n in tree.candidates() if n.parse_error]
+    assert refused and "conftest.py, a test file" in refused[0].parse_error
+    assert "conftest.py, a test file" in refused[0].feedback
+    assert "conftest.py, a test file" in script.edit_prompts[1]
+
+
 async def test_refine_stacks_a_second_edit_on_the_first_patch(runner):
     task = load_scenario(SCENARIOS / "two_file_sku")
     script = RepairScript(

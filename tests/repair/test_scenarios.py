@@ -83,3 +83,44 @@ async def test_reference_patch_in_a_docker_repo_job(name):
     assert before.p2p_broken == []
     after = await score_patch(runner, task, task.hidden.reference_patch)
     assert after.resolved, after.output[-2000:]
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+async def test_hidden_tests_fail_the_bug_and_pass_the_reference(name, runner):
+    """Every scenario has hidden tests; each fails on the planted bug and passes once fixed."""
+    from ponder.repair.grading import grade
+
+    task = load_scenario(SCENARIOS / name)
+    hidden = task.hidden
+    extra = [t for t in hidden.fail_to_pass if t not in task.spec.fail_to_pass]
+    assert hidden.test_patch and len(extra) >= 2
+    assert hidden.pass_to_pass == task.spec.pass_to_pass
+    snapshot = RepoSnapshot(task.spec.repo_dir)
+
+    async def graded(patch: str):
+        return await grade(
+            runner,
+            snapshot,
+            patch,
+            task.spec.test_cmd,
+            hidden.fail_to_pass,
+            hidden.pass_to_pass,
+            test_patch=hidden.test_patch,
+            protected=task.spec.protected_files(),
+        )
+
+    before = await graded("")
+    assert not before.resolved
+    assert all(before.outcomes[t] != "passed" for t in extra), before.outcomes
+    after = await graded(hidden.reference_patch or "")
+    assert after.resolved, (after.problems, after.outcomes, after.output[-1500:])
+    assert all(after.outcomes[t] == "passed" for t in extra)
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+def test_agents_never_see_the_hidden_tests(name):
+    task = load_scenario(SCENARIOS / name)
+    files = RepoSnapshot(task.spec.repo_dir).files()
+    assert not any("hidden" in f for f in files)
+    dumped = task.view().model_dump_json()
+    assert "test_hidden" not in dumped and task.hidden.test_patch not in dumped
