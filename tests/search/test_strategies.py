@@ -36,6 +36,9 @@ def _assert_run_dir(result):
     config = json.loads((run_dir / "config.json").read_text())
     assert config["config"]["strategy"] == result.strategy
     assert {"python", "langgraph", "ponder"} <= set(config["versions"])
+    origin = config["provenance"]  # commit, model hash, sandbox: where this result came from
+    assert {"commit", "dirty", "model", "model_sha256", "sandbox"} <= set(origin)
+    assert origin["model"].startswith("scripted") and origin["model_sha256"] is None
     events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
     assert events[0]["event"] == "start" and events[-1]["event"] == "done"
     assert any(e.get("phase") == "finalize" for e in events)
