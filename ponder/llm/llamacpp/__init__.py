@@ -1,0 +1,1 @@
+"""The local backend's llama.cpp machinery: the batching engine and the sequential baseline."""
