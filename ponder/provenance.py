@@ -11,6 +11,8 @@ from pydantic import BaseModel
 from ponder.sandbox.base import Sandbox
 
 _REPO_ROOT = Path(__file__).resolve().parents[1]
+# Committed results, which a re-run of a bench replaces: not the code that made them.
+_NOT_CODE = (":(exclude)bench/results",)
 
 
 class Provenance(BaseModel):
@@ -49,8 +51,9 @@ def git_state(root: Path = _REPO_ROOT) -> tuple[str | None, bool | None]:
 
     try:
         commit = git("rev-parse", "HEAD").strip()
-        # Untracked files (run dirs, bench outputs) do not change what the code does.
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no").strip())
+        # Untracked files (run dirs) and bench outputs do not change what the code does.
+        status = git("status", "--porcelain", "--untracked-files=no", "--", ".", *_NOT_CODE)
+        dirty = bool(status.strip())
     except (OSError, subprocess.SubprocessError):
         return None, None
     return commit, dirty

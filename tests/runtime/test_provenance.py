@@ -30,6 +30,24 @@ def test_git_state_reads_this_checkout() -> None:
     assert isinstance(dirty, bool)
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_dirty_means_code_changed_not_bench_results(tmp_path: Path) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    (tmp_path / "bench" / "results").mkdir(parents=True)
+    (tmp_path / "bench" / "results" / "r.jsonl").write_text("{}\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    (tmp_path / "bench" / "results" / "r.jsonl").unlink()  # a bench about to be re-run
+    (tmp_path / "runs").mkdir()  # untracked run output
+    assert provenance.git_state.__wrapped__(tmp_path)[1] is False
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert provenance.git_state.__wrapped__(tmp_path)[1] is True
+
+
 def test_outside_a_checkout_there_is_no_commit(tmp_path: Path) -> None:
     assert provenance.git_state(tmp_path) == (None, None)
 
