@@ -38,6 +38,7 @@ from ponder.errors import ConfigError, TaskFormatError
 from ponder.sandbox.base import Limits, Sandbox
 from ponder.testrun import run_tests, split_tests
 from ponder.verifiers.answers import answers_equivalent, extract_answer
+from ponder.verifiers.programs import ProgramRunner, program_of
 
 TaskKind = Literal["code", "math", "repair"]
 
@@ -347,7 +348,14 @@ async def _grade_code(task: Task, solution: str, sandbox: Sandbox | None) -> Gra
             f"grading code task {task.id} needs a sandbox", fix="pass sandbox=open_sandbox(...)"
         )
     limits = Limits(timeout_s=min(120.0, 10.0 + len(tests)))
-    run = await run_tests(sandbox, solution, tests, limits=limits)
+    run = await run_tests(
+        sandbox,
+        solution,
+        tests,
+        limits=limits,
+        helpers=task.visible.prompt,
+        entry_point=task.visible.entry_point,
+    )
     return Grade(correct=run.all_passed, details=run.to_dict() | {"feedback": run.feedback()})
 
 
@@ -356,6 +364,18 @@ async def _grade_math(task: Task, solution: str, sandbox: Sandbox | None) -> Gra
     gold = task.hidden.reference_answer
     if gold is None:
         return Grade(correct=False, graded=False, details={"reason": "the task has no answer"})
-    predicted = extract_answer(solution) or solution
-    correct = answers_equivalent(gold, predicted)
-    return Grade(correct=correct, details={"predicted": predicted, "method": "math-verify"})
+    program = program_of(solution)
+    if program is None:
+        predicted = extract_answer(solution) or solution
+        correct = answers_equivalent(gold, predicted)
+        return Grade(correct=correct, details={"predicted": predicted, "method": "math-verify"})
+    # A program-aided answer: what the program prints is the answer.
+    if sandbox is None:
+        raise ConfigError(
+            f"grading the program-aided answer of math task {task.id} needs a sandbox",
+            fix="pass sandbox=open_sandbox(...)",
+        )
+    run = await ProgramRunner(sandbox).run(program)
+    correct = run.answer is not None and answers_equivalent(gold, run.answer)
+    details = {"predicted": run.answer, "method": "math-verify", "program": True}
+    return Grade(correct=correct, details=details | {"status": run.status, "run": run.feedback()})

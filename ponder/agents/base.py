@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import BaseModel, Field
+
+MathMode = Literal["auto", "pal", "prose"]
 
 
 class AgentSettings(BaseModel):
@@ -16,6 +19,22 @@ class AgentSettings(BaseModel):
     sample_temperature: float = Field(0.8, ge=0.0)
     greedy_temperature: float = Field(0.0, ge=0.0)
     top_p: float = Field(0.95, gt=0.0, le=1.0)
+    math_mode: MathMode = Field(
+        "auto",
+        description="math answers: pal (a Python program run in the sandbox prints the answer; "
+        "steps carry code), prose (reasoning with a boxed answer), or auto (pal when the run "
+        "has a sandbox, decided where the sandbox is opened; prose if left unresolved)",
+    )
+
+    def program_aided(self) -> bool:
+        """Whether math prompts ask for programs (an unresolved `auto` asks for prose)."""
+        return self.math_mode == "pal"
+
+    def resolved(self, has_sandbox: bool) -> AgentSettings:
+        """These settings with `auto` decided: pal when a sandbox runs the programs."""
+        if self.math_mode != "auto":
+            return self
+        return self.model_copy(update={"math_mode": "pal" if has_sandbox else "prose"})
 
 
 @dataclass

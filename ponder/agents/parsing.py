@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ponder.errors import OutputParseError
 from ponder.verifiers.answers import extract_answer
+from ponder.verifiers.programs import fence, is_code, program_of
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _STEP_PREFIX = re.compile(
@@ -133,3 +134,47 @@ def extract_math_answer(text: str) -> str:
             fix=_fix("solution"),
         )
     return answer
+
+
+def find_program(text: str) -> str | None:
+    """The program of a program-aided math reply: a python block, else bare code that prints."""
+    program = program_of(text)
+    if program is None:
+        bare = _bare_code(text) or (text.strip() if is_code(text) else None)
+        program = bare if bare and "print(" in bare else None
+    return program
+
+
+def extract_math_program(text: str) -> str:
+    """A math reply's answer, deciding its kind: a program (fenced) if it holds one, else prose."""
+    program = find_program(text)
+    return fence(program) if program else extract_math_answer(text)
+
+
+def parse_code_step(text: str, max_chars: int = 600) -> str:
+    """One code-augmented step (rStar-Math): a comment saying what it does plus a few lines of
+    Python. A reply without code keeps its plan line as a comment, so the path still runs."""
+    code = program_of(text) or _bare_code(text) or _code_prefix(text)
+    if code and is_code(code):
+        return _clip_lines(code.strip("\n"), max_chars)
+    return "# " + parse_thought(text)
+
+
+def _code_prefix(text: str) -> str | None:
+    """The longest run of leading lines that is Python (a step written without a fence)."""
+    lines = text.strip().splitlines()
+    for end in range(len(lines), 0, -1):
+        chunk = "\n".join(lines[:end])
+        if is_code(chunk):
+            return chunk
+    return None
+
+
+def _clip_lines(code: str, max_chars: int) -> str:
+    """Whole lines while they fit in `max_chars` (at least one)."""
+    kept: list[str] = []
+    for line in code.splitlines():
+        if kept and sum(len(k) + 1 for k in kept) + len(line) > max_chars:
+            break
+        kept.append(line)
+    return "\n".join(kept)

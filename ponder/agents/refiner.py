@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ponder.agents.base import AgentSettings, Draft
-from ponder.agents.kinds import kind_of
-from ponder.agents.parsing import Critique, parse_thought
+from ponder.agents.kinds import kind_for
+from ponder.agents.parsing import Critique
 from ponder.agents.prompts import render
 from ponder.budget import Budget
 from ponder.errors import OutputParseError
@@ -24,9 +24,10 @@ class Refiner:
     ) -> Draft:
         """A corrected version of thought `critique.wrong_step`; Draft.steps is the repaired path prefix."""
         wrong = critique.wrong_step if critique.wrong_step is not None else len(steps) - 1
+        kind = kind_for(task, self.settings)
         messages = render(
-            kind_of(task).name,
-            "rethink",
+            kind.name,
+            kind.template("rethink"),
             task=task,
             steps=steps,
             wrong_step=wrong,
@@ -37,7 +38,7 @@ class Refiner:
         )
         gen = await self.model.generate(messages, params, budget=budget)
         try:
-            thought = parse_thought(gen.text)
+            thought = kind.parse_thought(gen.text)
         except OutputParseError as exc:
             return Draft(gen.text, None, steps[:wrong], exc.message, gen.completion_tokens)
         return Draft(gen.text, thought, [*steps[:wrong], thought], tokens=gen.completion_tokens)
@@ -53,10 +54,10 @@ class Refiner:
         seed: int | None = None,
     ) -> Draft:
         """A rewritten candidate that addresses the critique and the execution feedback."""
-        kind = kind_of(task)
+        kind = kind_for(task, self.settings)
         messages = render(
             kind.name,
-            "patch",
+            kind.template("patch"),
             task=task,
             candidate=candidate,
             feedback=feedback or "(no feedback)",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ponder.agents.base import AgentSettings, Draft
-from ponder.agents.kinds import kind_of
+from ponder.agents.kinds import kind_for
 from ponder.agents.parsing import Critique, parse_critique
 from ponder.agents.prompts import render
 from ponder.budget import Budget
@@ -31,9 +31,10 @@ class Reviewer:
     ) -> Critique:
         """Critique `candidate`; when the model's reply is unusable, fall back on the step scores."""
         steps = candidate.steps
+        kind = kind_for(task, self.settings)
         messages = render(
-            kind_of(task).name,
-            "review",
+            kind.name,
+            kind.template("review"),
             task=task,
             candidate=candidate,
             steps=steps,

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from ponder.agents.base import AgentSettings, Draft
-from ponder.agents.kinds import kind_of
-from ponder.agents.parsing import parse_thought
+from ponder.agents.kinds import kind_for
 from ponder.agents.prompts import render
 from ponder.budget import Budget
 from ponder.errors import OutputParseError
@@ -34,14 +33,14 @@ class Solver:
         self, task, steps: list[str], k: int, budget: Budget, *, seed: int | None = None
     ) -> list[Draft]:
         """k candidate next steps after `steps`, sampled in ONE call (n=k)."""
-        kind = kind_of(task)
-        messages = render(kind.name, "thought", task=task, steps=steps)
+        kind = kind_for(task, self.settings)
+        messages = render(kind.name, kind.template("thought"), task=task, steps=steps)
         params = self._params(k, self.settings.thought_max_tokens, greedy=k == 1, seed=seed)
         gen = await self.model.generate(messages, params, budget=budget)
         drafts = []
         for completion in gen.completions:
             try:
-                thought = parse_thought(completion.text)
+                thought = kind.parse_thought(completion.text)
                 drafts.append(
                     Draft(
                         completion.text,
@@ -73,8 +72,8 @@ class Solver:
         seed: int | None = None,
     ) -> list[Draft]:
         """n complete candidates that follow the plan `steps` (no plan: the plain prompt)."""
-        kind = kind_of(task)
-        messages = render(kind.name, "candidate", task=task, steps=steps)
+        kind = kind_for(task, self.settings)
+        messages = render(kind.name, kind.template("candidate"), task=task, steps=steps)
         params = self._params(n, self.settings.candidate_max_tokens, greedy=greedy, seed=seed)
         gen = await self.model.generate(messages, params, budget=budget)
         return [

@@ -7,10 +7,12 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, get_args
 
+from ponder.agents.base import MathMode
 from ponder.budget import Spend
 from ponder.config import BudgetConfig, RunConfig
+from ponder.errors import ConfigError
 from ponder.llm.base import LLM, Generation, Message, SamplingParams
 from ponder.llm.client import ModelClient
 from ponder.runner import RunResult, solve_task
@@ -18,6 +20,7 @@ from ponder.sandbox.base import Sandbox
 from ponder.scenarios.base import Scenario
 from ponder.task import Grade, Task
 from ponder.tree import ThoughtTree
+from ponder.verifiers.programs import program_of
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,18 @@ def _spent(result: RunResult) -> Spend:
     return Spend(**{k: data[k] for k in Spend.__dataclass_fields__ if k in data})
 
 
+def _voted(node: Any) -> str | None:
+    """A sample's answer as the pool votes and grades it: a program-aided one is the value
+    its program printed (None when it failed), as the majority verifier recorded it."""
+    if program_of(node.answer) is None:
+        return node.answer
+    for verdict in node.verdicts.values():
+        details = verdict.get("details") or {}
+        if details.get("program"):
+            return details.get("answer")
+    return node.answer  # not executed during the draw: graded by running it
+
+
 def _fresh(run_dir: Path) -> Path:
     """An empty run directory: a leftover of a killed cell is removed (the cache keeps its calls)."""
     if run_dir.exists():
@@ -117,9 +132,22 @@ class RuntimeExecutor:
     def _config(
         self, strategy: str, options: dict[str, Any], tokens: int | None, seed: int
     ) -> RunConfig:
+        # `math_mode` (pal, prose, auto) is a run option, not the strategy's: a recipe gives
+        # it per strategy (`search: {greedy: {math_mode: prose}}`); auto is pal with a sandbox.
+        options = dict(options)
+        agents = self.base.agents
+        if "math_mode" in options:
+            mode = options.pop("math_mode")
+            if mode not in get_args(MathMode):
+                raise ConfigError(
+                    f"{strategy}: unknown math_mode {mode!r}",
+                    fix=f"use one of {', '.join(get_args(MathMode))}",
+                )
+            agents = agents.model_copy(update={"math_mode": mode})
         return self.base.model_copy(update={
             "strategy": strategy, "search": options, "seed": seed,
             "budget": BudgetConfig(tokens=tokens),
+            "agents": agents.resolved(has_sandbox=self.sandbox is not None),
         })  # fmt: skip
 
     async def _solve(self, task: Task, config: RunConfig, run_dir: Path) -> tuple[RunResult, float]:
@@ -152,7 +180,7 @@ class RuntimeExecutor:
         result, wall = await self._solve(task, config, run_dir)
         tree = ThoughtTree.load(run_dir / "tree.json")
         draws = [
-            Draw(answer=node.answer if node.parse_error is None else None,
+            Draw(answer=_voted(node) if node.parse_error is None else None,
                  score=float(node.score) if node.score is not None else 0.0,
                  completion_tokens=int(node.meta.get("tokens", 0)))
             for node in tree.candidates()

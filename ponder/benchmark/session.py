@@ -16,9 +16,10 @@ from ponder.scenarios import get_scenario
 
 
 def needs_sandbox(config: BenchConfig) -> bool:
-    """Code scenarios run programs; math scenarios do not."""
+    """Code scenarios run programs; so does math, unless every strategy is told prose."""
     tasks = select(config, get_scenario(config.scenario, config.source))
-    return any(t.kind != "math" for t in tasks)
+    prose = all(config.search.get(s, {}).get("math_mode") == "prose" for s in config.strategies)
+    return any(t.kind != "math" for t in tasks) or not prose
 
 
 async def run_local(

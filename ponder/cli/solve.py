@@ -106,13 +106,18 @@ async def _solve(
                 fix="pass TASK (a task file, FILE#ID or a scenario ref) or --prompt",
             )
     model = open_model(config.model, cache=config.cache)
-    sandbox = open_sandbox(config.sandbox) if task.kind == "code" else None
+    # Code runs its tests in the sandbox; math runs its programs there unless it is prose.
+    wants = task.kind == "code" or (task.kind == "math" and config.agents.math_mode != "prose")
+    sandbox = open_sandbox(config.sandbox) if wants else None
     display = _Display()
     try:
+        if sandbox is not None:
+            sandbox = await _start(sandbox, task.kind, config.agents.math_mode)
+        config = config.model_copy(
+            update={"agents": config.agents.resolved(has_sandbox=sandbox is not None)}
+        )
         with display.live:
             approve = display.approve if config.interactive else None
-            if sandbox is not None:
-                await sandbox.start()
             if resume is not None:
                 result = await resume_run(
                     resume, model=model, sandbox=sandbox, on_event=display, approve=approve
@@ -132,6 +137,20 @@ async def _solve(
             await sandbox.close()
         await model.aclose()
     return result.to_dict()
+
+
+async def _start(sandbox: Any, kind: str, math_mode: str) -> Any:
+    """The started sandbox; for math in `auto` mode, None (prose) when it cannot start."""
+    from ponder.errors import PonderError
+
+    try:
+        await sandbox.start()
+    except PonderError as exc:
+        if kind != "math" or math_mode != "auto":
+            raise
+        _err.print(f"[yellow]no sandbox ({exc}); solving in prose (--math-mode prose)[/]")
+        return None
+    return sandbox
 
 
 @app.command()
@@ -189,6 +208,14 @@ def solve(
         bool,
         typer.Option("--interactive", help="Review the chosen candidate before it is accepted."),
     ] = False,
+    math_mode: Annotated[
+        str | None,
+        typer.Option(
+            "--math-mode",
+            help="Math answers: pal (a program run in the sandbox), prose, or auto "
+            "(pal when a sandbox starts; the default).",
+        ),
+    ] = None,
 ) -> None:
     """Search for a verified solution of one task; writes RUN_DIR and prints the solution."""
     overrides: dict[str, Any] = {
@@ -200,6 +227,7 @@ def solve(
         "cache": False if no_cache else None,
         "interactive": True if interactive else None,
         "budget": {"tokens": budget_tokens} if budget_tokens is not None else None,
+        "agents": {"math_mode": math_mode} if math_mode is not None else None,
     }
     result = asyncio.run(_solve(task, prompt, tests, kind, config, overrides, out, resume))
     grade = result.get("grade") or {}
@@ -218,6 +246,19 @@ def solve(
         _err.print("[red]no solution found[/]")
         raise typer.Exit(1)
     typer.echo(result["solution"])
+    printed = _printed(result)
+    if printed is not None:
+        _err.print(f"the program printed: [bold]{printed}[/]")
+
+
+def _printed(result: dict[str, Any]) -> str | None:
+    """The value a program-aided math solution printed, from its verdicts or its grade."""
+    for verdict in (result.get("verdicts") or {}).values():
+        details = verdict.get("details") or {}
+        if details.get("program") and details.get("answer") is not None:
+            return str(details["answer"])
+    grade = (result.get("grade") or {}).get("details") or {}
+    return str(grade["predicted"]) if grade.get("program") and grade.get("predicted") else None
 
 
 @app.command()

@@ -260,7 +260,10 @@ class SearchContext:
         return float(node.score) if node.score is not None else 0.0
 
     def is_solved(self, node_id: str) -> bool:
-        return self.node(node_id).passed is True
+        """Passed every public test, and no verifier still doubts it (`confirmed` False:
+        e.g. the generated tests disagree), so a search may stop on it."""
+        node = self.node(node_id)
+        return node.passed is True and not any(map(_unconfirmed, node.verdicts.values()))
 
     # ------------------------------------------------------------ review and refine
 
@@ -382,6 +385,14 @@ class RootOnceStrategy(Strategy):
         if state.get("iteration", 0) >= 1:
             return Step("finalize", {"stop": "done"})
         return Step("expand", {"frontier": [ctx.tree.root_id]})
+
+
+def _unconfirmed(verdict: dict[str, Any]) -> bool:
+    """A verdict (or a composite's part) that marks a passing candidate as not yet confirmed."""
+    details = verdict.get("details") or {}
+    if details.get("confirmed") is False:
+        return True
+    return any(map(_unconfirmed, (details.get("parts") or {}).values()))
 
 
 def answer_key(node: Node) -> str:

@@ -5,7 +5,9 @@ iteration: select a leaf by UCT/PUCT -> expand it with k thoughts (one Solver ca
 simulate each new thought (write a candidate from its path and run the verifiers) -> on a
 failing candidate, the Reviewer names the first wrong thought and the Refiner rewrites it as a
 sibling, which is simulated too -> backpropagate every simulated value up its path. The search
-stops early when a candidate passes every public test.
+stops early when a candidate passes every public test and no verifier doubts it: with the
+`generated_tests` verifier, a candidate that passes weak public tests but disagrees with the
+generated tests is rethought like a failing one while the budget lasts.
 """
 
 from __future__ import annotations
@@ -219,8 +221,10 @@ class MCTS(Strategy):
         node = ctx.node(candidate_id)
         if node.parse_error is not None:
             return False  # nothing to critique: the simulation produced no candidate
-        if node.passed is not None:
-            return node.passed is False
+        if node.passed is True:
+            return not ctx.is_solved(candidate_id)  # passes, but the generated tests disagree
+        if node.passed is False:
+            return True
         return ctx.value(candidate_id) < self.options.rethink_below
 
     async def refine(self, ctx: SearchContext, state: MCTSState) -> Step:

@@ -1,4 +1,10 @@
-"""self_consistency: n sampled solutions; the most common final answer wins (majority vote)."""
+"""self_consistency: n sampled solutions; the most common final answer wins (majority vote).
+
+On math the `majority` verifier votes: a program-aided solution votes for the value its
+program printed, and one whose program failed casts no vote. A tie goes to the answer whose
+first candidate came first (the vote's `rank`); within the winning answer, the candidate
+that passed, then the higher value, then the earlier one.
+"""
 
 from __future__ import annotations
 
@@ -61,11 +67,13 @@ class SelfConsistency(RootOnceStrategy):
         for n in cands:
             counts[answer_key(n)] = counts.get(answer_key(n), 0) + 1
 
-        def votes(n: Node) -> float:
+        def votes(n: Node) -> tuple[float, int]:
             if voter is not None:
-                return float(n.verdicts.get(voter, {}).get("score", 0.0))
-            return counts[answer_key(n)] / len(cands)
+                verdict = n.verdicts.get(voter, {})
+                rank = (verdict.get("details") or {}).get("rank")
+                return float(verdict.get("score", 0.0)), -(rank if rank is not None else len(cands))
+            return counts[answer_key(n)] / len(cands), 0
 
         return max(
-            cands, key=lambda n: (votes(n), n.passed is True, ctx.value(n.id), -int(n.id[1:]))
+            cands, key=lambda n: (*votes(n), n.passed is True, ctx.value(n.id), -int(n.id[1:]))
         )

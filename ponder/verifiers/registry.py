@@ -20,6 +20,8 @@ _BUILTIN_MODULES = (
     "ponder.verifiers.tests",
     "ponder.verifiers.judge",
     "ponder.verifiers.majority",
+    "ponder.verifiers.executes",
+    "ponder.verifiers.generated_tests",
     "ponder.verifiers.chooser",
     "ponder.verifiers.composite",
     "ponder.verifiers.prm",

@@ -1,0 +1,159 @@
+"""A task's generated tests: the model's test inputs and, asked separately, its expected outputs.
+
+Written from the visible task only (prompt, entry point, public tests as examples). Inputs are
+calls of the entry point with literal arguments, rewritten from the parsed values, so nothing
+but data reaches the judge. Expected outputs are the model's guesses: a verifier may weigh
+them but never trust them alone (CodeT's dual agreement).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+from ponder.budget import Budget
+from ponder.llm.base import SamplingParams
+from ponder.llm.client import ModelClient
+from ponder.task import VisibleTask
+from ponder.testcalls import shown, value_key
+from ponder.verifiers.prompting import chat
+
+_FENCE = re.compile(r"```[a-zA-Z0-9]*\n(.*?)```", re.S)
+_LITERAL_ERRORS = (ValueError, TypeError, SyntaxError, RecursionError, MemoryError)
+MAX_CALL_CHARS = 400  # a longer input is more likely a paste than a test
+
+
+@dataclass(frozen=True)
+class GeneratedTest:
+    """One generated input (a call) and the model's expected value for it, if it gave one."""
+
+    call: str
+    expected: str | None = None  # the expected value as shown
+    expected_key: str | None = None  # its `testcalls.value_key`
+
+
+@dataclass
+class Suite:
+    """The generated tests of one task, and what writing them cost."""
+
+    tests: list[GeneratedTest] = field(default_factory=list)
+    note: str = ""  # why the suite is empty or partial
+
+    @property
+    def calls(self) -> list[str]:
+        return [t.call for t in self.tests]
+
+    @property
+    def checked(self) -> int:
+        """Tests that carry an expected value."""
+        return sum(t.expected_key is not None for t in self.tests)
+
+
+def _code_lines(text: str) -> list[str]:
+    blocks = _FENCE.findall(text)
+    body = "\n".join(blocks) if blocks else text
+    return [line.strip() for line in body.splitlines() if line.strip()]
+
+
+def _literal(node: ast.expr) -> object:
+    return ast.literal_eval(node)
+
+
+def normalize_call(node: ast.expr, entry_point: str) -> str | None:
+    """`entry(args)` rewritten from its literal arguments (repr), or None if it is not one."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == entry_point
+    ):
+        return None
+    try:
+        args = [repr(_literal(a)) for a in node.args if not isinstance(a, ast.Starred)]
+        if len(args) != len(node.args) or any(k.arg is None for k in node.keywords):
+            return None
+        kwargs = [f"{k.arg}={_literal(k.value)!r}" for k in node.keywords]
+    except _LITERAL_ERRORS:
+        return None
+    call = f"{entry_point}({', '.join(args + kwargs)})"
+    return call if len(call) <= MAX_CALL_CHARS else None
+
+
+def _expression(line: str) -> ast.expr | None:
+    line = line.removeprefix(">>>").strip().removeprefix("assert ").strip()
+    try:
+        tree = ast.parse(line, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return tree.body
+
+
+def parse_calls(text: str, entry_point: str, limit: int) -> list[str]:
+    """The distinct entry-point calls in a reply, one per line at most."""
+    calls: list[str] = []
+    for line in _code_lines(text):
+        node = _expression(line)
+        # The first call of the entry point in the line: `f(x)`, `assert f(x) == y` (its
+        # guess dropped), `print(f(x))`, `abs(f(x) - y) < 1e-6`.
+        found = (normalize_call(n, entry_point) for n in ast.walk(node)) if node else iter(())
+        call = next((c for c in found if c is not None), None)
+        if call is not None and call not in calls:
+            calls.append(call)
+        if len(calls) >= limit:
+            break
+    return calls
+
+
+def parse_expectations(text: str, calls: list[str], entry_point: str) -> list[GeneratedTest]:
+    """Pair each call with the literal the reply's `assert CALL == VALUE` gives for it."""
+    found: dict[str, object] = {}
+    for line in _code_lines(text):
+        node = _expression(line)
+        if not (
+            isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq)
+        ):
+            continue
+        call = normalize_call(node.left, entry_point)
+        if call is None or call not in calls or call in found:
+            continue
+        try:
+            found[call] = _literal(node.comparators[0])
+        except _LITERAL_ERRORS:
+            continue
+    tests = []
+    for call in calls:
+        if call in found:
+            value = found[call]
+            tests.append(GeneratedTest(call, shown(value), value_key(value)))
+        else:
+            tests.append(GeneratedTest(call))
+    return tests
+
+
+async def write_suite(
+    task: VisibleTask,
+    model: ModelClient,
+    budget: Budget | None,
+    n: int = 8,
+    max_tokens: int = 512,
+    seed: int = 0,
+) -> Suite:
+    """Two model calls: the inputs, then (seeing only the inputs) the expected outputs."""
+    entry = task.entry_point
+    if not entry:
+        return Suite(note="the task names no entry point to call")
+    examples = task.public_tests[:5]
+    shapes = parse_calls("\n".join(examples), entry, 3) or [f"{entry}(...)"]
+    params = SamplingParams(n=1, max_tokens=max_tokens, temperature=0.0, seed=seed)
+    messages = chat("gen_system.j2", "gen_inputs.j2", task=task, examples=shapes, n=n, entry=entry)
+    gen = await model.generate(messages, params, budget=budget)
+    calls = parse_calls(gen.text, entry, n)
+    if not calls:
+        return Suite(note=f"the model wrote no usable test inputs: {gen.text[:160]!r}")
+    messages = chat("gen_system.j2", "gen_outputs.j2", task=task, examples=examples, calls=calls)
+    gen = await model.generate(messages, params, budget=budget)
+    tests = parse_expectations(gen.text, calls, entry)
+    suite = Suite(tests)
+    if not suite.checked:
+        suite.note = "the model gave no usable expected outputs: agreement alone ranks"
+    return suite

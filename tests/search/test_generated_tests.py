@@ -1,0 +1,339 @@
+"""Generated tests (CodeT): suites from the visible task, outputs through the judge, dual agreement,
+execution clusters, and searches that do not stop on weak public tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from ponder.budget import Budget
+from ponder.llm.client import ModelClient
+from ponder.llm.scripted import ScriptedLLM
+from ponder.task import TaskRecord
+from ponder.testcalls import run_calls, value_key
+from ponder.verifiers import get_verifier
+from ponder.verifiers.agreement import Behaviour, cluster, standings
+from ponder.verifiers.base import Candidate
+from ponder.verifiers.suite import GeneratedTest, Suite, parse_calls, parse_expectations
+from tests.search.conftest import RecordingSandbox, run
+from tests.search.scripted import Responder, code_task
+
+PROMPT = 'def absolute(x):\n    """Return the absolute value of x."""\n'
+IDENTITY = "def absolute(x):\n    return x\n"  # passes the weak public test
+CLIPPED = "def absolute(x):\n    return max(x, 0)\n"  # passes it too
+RIGHT_A = "def absolute(x):\n    return abs(x)\n"
+RIGHT_B = "def absolute(x):\n    return x if x >= 0 else -x\n"
+INPUTS = (
+    "```python\nabsolute(3)\nabsolute(-2)\nabsolute(0)\nabsolute(-7.5)\nabsolute(len('x'))\n```"
+)
+RIGHT_EXPECTED = (
+    "```python\nassert absolute(3) == 3\nassert absolute(-2) == 2\n"
+    "assert absolute(0) == 0\nassert absolute(-7.5) == 7.5\n```"
+)
+# The model's guesses can be wrong: these two agree with the identity bug.
+WRONG_EXPECTED = (
+    "```python\nassert absolute(3) == 3\nassert absolute(-2) == -2\n"
+    "assert absolute(0) == 0\nassert absolute(-7.5) == -7.5\n```"
+)
+CANARIES = ("CANARY-HIDDEN-TEST-7f3a", "CANARY-REFERENCE-5c1d", "CANARY-ABS-HIDDEN-33")
+
+
+def fenced(code: str) -> str:
+    return f"```python\n{code}```"
+
+
+def abs_task():
+    return TaskRecord(
+        kind="code",
+        id="absolute",
+        entry_point="absolute",
+        prompt=PROMPT,
+        public_tests=["assert absolute(3) == 3"],
+        hidden_tests=["assert absolute(-4) == 4  # CANARY-ABS-HIDDEN-33"],
+    ).to_task()
+
+
+class AbsResponder:
+    """Greedy writes the identity bug; samples and plan-guided candidates vary as scripted."""
+
+    def __init__(self, expected: str = RIGHT_EXPECTED, samples=(CLIPPED, RIGHT_A, RIGHT_B)):
+        self.expected = expected
+        self.samples = samples
+
+    def __call__(self, messages, params) -> list[str]:
+        last = messages[-1]["content"]
+        if "test inputs for the Python function" in last:
+            return [INPUTS]
+        if "work out the value" in last:
+            return [self.expected]
+        if last.startswith("Complete the following Python function"):
+            if "Follow this plan" in last:
+                return [fenced(RIGHT_A)] * params.n
+            if params.temperature == 0:
+                return [fenced(IDENTITY)] * params.n
+            return [fenced(self.samples[i % len(self.samples)]) for i in range(params.n)]
+        if "Write the first step" in last or "Write step" in last:
+            return ["Negate x when it is negative."] * params.n
+        if "Rewrite step" in last:
+            return ["Negate x when it is negative."]
+        if "Wrong step" in last:
+            return ["Wrong step: 1\nIt returns negative values."]
+        if last.startswith("Fix the following"):
+            return [fenced(RIGHT_B)]
+        return ["(unscripted prompt)"]
+
+
+class WithSuite(Responder):
+    """The add task's Responder, plus generated inputs and expected values."""
+
+    def __call__(self, messages, params) -> list[str]:
+        last = messages[-1]["content"]
+        if "test inputs for the Python function" in last:
+            return ["```python\nadd(2, 3)\nadd(-1, -1)\nadd(0, 0)\n```"]
+        if "work out the value" in last:
+            return ["```python\nassert add(2, 3) == 5\nassert add(-1, -1) == -2\n```"]
+        return super().__call__(messages, params)
+
+
+def verifier_for(sandbox, responder):
+    llm = ScriptedLLM(responder)
+    budget = Budget()
+    verifier = get_verifier(
+        "generated_tests", sandbox=sandbox, model=ModelClient(llm), budget=budget
+    )
+    return verifier, llm, budget
+
+
+def gen_prompts(llm) -> list[str]:
+    return [
+        m[-1]["content"]
+        for m, _ in llm.calls
+        if "test inputs for the Python function" in m[-1]["content"]
+        or "work out the value" in m[-1]["content"]
+    ]
+
+
+# ------------------------------------------------------------------ parsing the model's suite
+
+
+def test_parse_calls_keeps_literal_calls_of_the_entry_point_only():
+    reply = (
+        "Here you go:\n```python\nabsolute(3)\nabsolute(-2)  # negative\nabsolute(3)\n"
+        "assert absolute(0) == 0\nabs(4)\nabsolute(x)\nabsolute(*[1])\n"
+        "absolute(__import__('os').getcwd())\nabsolute([1, 2][0])\nabsolute(n=5)\n```"
+    )
+    assert parse_calls(reply, "absolute", 10) == [
+        "absolute(3)",
+        "absolute(-2)",
+        "absolute(0)",
+        "absolute(n=5)",
+    ]
+    assert parse_calls(reply, "absolute", 2) == ["absolute(3)", "absolute(-2)"]
+
+
+def test_parse_expectations_pairs_values_with_calls():
+    calls = ["absolute(3)", "absolute(-2)", "absolute(0)"]
+    reply = "```python\nassert absolute(-2) == 2\nassert absolute(3) == x\nabsolute(0) == 0.0\n```"
+    tests = parse_expectations(reply, calls, "absolute")
+    assert [t.expected for t in tests] == [None, "2", "0.0"]
+    assert tests[1].expected_key == value_key(2) and tests[2].expected_key == value_key(0)
+
+
+def test_value_keys_follow_python_equality():
+    assert value_key(2) == value_key(2.0) == value_key(True + 1)
+    assert value_key({"b": {3, 1}, "a": 1}) == value_key({"a": 1, "b": frozenset({1, 3})})
+    assert value_key(0.1 + 0.2) == value_key(0.3)
+    assert value_key([1, 2]) != value_key((1, 2)) != value_key("[1, 2]")
+
+
+# ------------------------------------------------------------------ agreement, pure
+
+
+def test_clusters_by_behaviour_not_by_text():
+    same = Behaviour((True,), ("k1", "k2"), ("1", "2"))
+    other = Behaviour((True,), ("k1", "k3"), ("1", "3"))
+    fails_public = Behaviour((False,), ("k1", "k2"), ("1", "2"))
+    assert cluster([same, other, same, fails_public]) == [0, 1, 0, 2]
+
+
+def test_dual_agreement_never_trusts_an_expectation_alone():
+    suite = Suite([GeneratedTest("f(1)", "1", "k1"), GeneratedTest("f(2)", "2", "k2")])
+    lone = Behaviour((), ("k1", "k2"), ("1", "2"))  # matches both guesses, alone
+    crowd = Behaviour((), ("k1", "k9"), ("1", "9"))  # matches one, with two others
+    places = standings([lone, crowd, crowd, crowd], suite)
+    assert [p.dual for p in places] == [3, 6, 6, 6]
+    assert [p.rank for p in places] == [1, 0, 0, 0]
+
+
+# ------------------------------------------------------------------ through the judge
+
+
+async def test_outputs_come_back_through_the_judge(local_sandbox):
+    solution = (
+        'def f(x):\n    print(\'{"kind": "value"}\')\n    if x == 0:\n        raise KeyError(x)\n'
+        "    if x == 9:\n        while True:\n            pass\n    return {'v': [x, x / 2]}\n"
+    )
+    run = await run_calls(
+        local_sandbox,
+        solution,
+        ["f(4)", "f(0)", "f(9)", "f(1)"],
+        per_call_s=1.0,
+        tests=["assert f(4)['v'][0] == 4", "assert f(4) == 3"],
+        entry_point="f",
+    )
+    assert run.extra == [True, False]
+    value, raised, slow, after = run.outcomes
+    assert (value.kind, value.shown, value.key) == (
+        "value",
+        "{'v': [4, 2.0]}",
+        value_key({"v": [4, 2]}),
+    )
+    assert (raised.kind, raised.key) == ("raised", "raised:KeyError")
+    assert (slow.kind, slow.key) == ("failed", "failed:Timeout")
+    assert after.kind == "failed"
+
+
+async def test_a_candidate_cannot_forge_a_recorded_value(local_sandbox):
+    forged = (
+        "import json\nclass __PonderValue(Exception):\n    pass\n"
+        "def absolute(x):\n"
+        f"    raise __PonderValue(json.dumps({{'kind': 'value', 'key': {value_key(2)!r}, "
+        "'shown': '2'}))\n"
+    )
+    run = await run_calls(local_sandbox, forged, ["absolute(-2)"], entry_point="absolute")
+    (outcome,) = run.outcomes
+    assert outcome.kind == "raised" and outcome.key != value_key(2)
+
+
+@pytest.mark.parametrize("expected", [RIGHT_EXPECTED, WRONG_EXPECTED], ids=["right", "wrong"])
+async def test_dual_agreement_picks_the_right_candidate(local_sandbox, expected):
+    sandbox = RecordingSandbox(local_sandbox)
+    verifier, llm, budget = verifier_for(sandbox, AbsResponder(expected))
+    tests = get_verifier("tests", sandbox=local_sandbox)
+    task = abs_task().view()
+    pool = [Candidate(text=t) for t in (IDENTITY, CLIPPED, RIGHT_A, RIGHT_B)]
+    weak = await tests.verify(task, pool)
+    assert [v.passed for v in weak] == [True] * 4  # the public test cannot tell them apart
+    verdicts = await verifier.verify(task, pool)
+    best = max(range(4), key=lambda i: verdicts[i].score)
+    assert best in (2, 3) and verdicts[2].score == verdicts[3].score
+    assert [v.details["rank"] for v in verdicts] == [1, 2, 0, 0]
+    assert verdicts[2].details["votes"] == 2 and verdicts[0].details["votes"] == 1
+    assert all(v.passed is None for v in verdicts)  # generated tests never pass alone
+    assert verdicts[0].details["outputs"][:2] == ["3", "-2"]  # stored for search to use
+    assert verdicts[2].details["outputs"][:2] == ["3", "2"]
+    assert "absolute(-2) returned -2" in verdicts[0].feedback
+    assert "2 other candidates returned 2" in verdicts[0].feedback
+    if expected == RIGHT_EXPECTED:
+        assert [v.details["confirmed"] for v in verdicts] == [False, False, True, True]
+    # One model call for inputs, one for expectations; one job per program.
+    assert len(llm.calls) == 2 and len(sandbox.jobs) == 4
+    again = await verifier.verify(task, [*pool, Candidate(text=RIGHT_A + "\n# same\n")])
+    assert len(llm.calls) == 2 and len(sandbox.jobs) == 5  # only the new program ran
+    assert again[4].details["votes"] == 3
+    assert budget.spent.llm_calls == 2
+
+
+async def test_a_failed_public_test_outweighs_agreement(local_sandbox):
+    verifier, _, _ = verifier_for(local_sandbox, AbsResponder())
+    broken = "def absolute(x):\n    return abs(x) + (x == 3)\n"
+    pool = [Candidate(text=t) for t in (broken, broken + "#", broken + "##", RIGHT_A)]
+    verdicts = await verifier.verify(abs_task().view(), pool)
+    assert verdicts[0].passed is False and "fails public test(s) [1]" in verdicts[0].feedback
+    assert verdicts[3].score > verdicts[0].score
+
+
+async def test_code_only(local_sandbox):
+    from ponder.errors import ConfigError
+    from tests.search.scripted import math_task
+
+    verifier, _, _ = verifier_for(local_sandbox, AbsResponder())
+    with pytest.raises(ConfigError, match="generated_tests verifier runs code"):
+        await verifier.verify(math_task().view(), [Candidate(text="42")])
+
+
+# ------------------------------------------------------------------ searches through the graph
+
+
+async def test_best_of_n_picks_by_dual_agreement(local_sandbox, tmp_path):
+    plain, _ = await run(
+        abs_task(), tmp_path / "plain", local_sandbox, "best_of_n", AbsResponder(),
+        search={"n": 4}, verifiers=["tests"],
+    )  # fmt: skip
+    assert plain.grade["correct"] is False  # every candidate passes; the greedy one is first
+    result, _ = await run(
+        abs_task(), tmp_path / "gen", local_sandbox, "best_of_n", AbsResponder(),
+        search={"n": 4}, verifiers=["tests", "generated_tests"],
+    )  # fmt: skip
+    assert result.grade["correct"] is True
+
+
+async def test_mcts_does_not_stop_on_weak_public_tests(local_sandbox, tmp_path):
+    plain, _ = await run(
+        abs_task(), tmp_path / "plain", local_sandbox, "mcts", AbsResponder(), verifiers=["tests"]
+    )
+    assert plain.grade["correct"] is False  # the direct answer passed: mcts stopped on it
+    result, llm = await run(
+        abs_task(), tmp_path / "gen", local_sandbox, "mcts", AbsResponder(),
+        verifiers=["tests", "generated_tests"],
+    )  # fmt: skip
+    assert result.grade["correct"] is True
+    assert len(gen_prompts(llm)) == 2  # the suite was written once for the whole search
+
+
+async def test_refine_feedback_shows_disagreements(local_sandbox, tmp_path):
+    result, llm = await run(
+        abs_task(), tmp_path, local_sandbox, "refine", AbsResponder(),
+        verifiers=["tests", "generated_tests"], search={"max_rounds": 1},
+    )  # fmt: skip
+    reviews = [m[-1]["content"] for m, _ in llm.calls if "may be wrong" in m[-1]["content"]]
+    assert reviews and "absolute(-2) returned -2; expected 2" in reviews[0]
+    assert result.grade["correct"] is True  # the fix was checked, not stopped on the first pass
+
+
+# ------------------------------------------------------------------ isolation
+
+
+@pytest.mark.parametrize("strategy", ["best_of_n", "mcts", "refine"])
+async def test_generated_tests_never_see_hidden_tests(strategy, local_sandbox, tmp_path):
+    sandbox = RecordingSandbox(local_sandbox)
+    result, llm = await run(
+        code_task(), tmp_path, sandbox, strategy, WithSuite(all_bad=True),
+        verifiers=["tests", "generated_tests"],
+    )  # fmt: skip
+    prompts = gen_prompts(llm)
+    assert len(prompts) == 2 and "add(-1, -1)" in prompts[1]
+    for messages, _ in llm.calls:
+        assert not any(c in m["content"] for m in messages for c in CANARIES), strategy
+    search_jobs = sandbox.jobs[:-1]
+    assert any(
+        "__ponder_record" in job.secret and "add(-1, -1)" in job.secret for job in search_jobs
+    )
+    for job in search_jobs:
+        text = "\n".join([job.code or "", job.stdin, job.secret, *job.files.values()])
+        assert not any(c in text for c in CANARIES), strategy
+    assert "CANARY-HIDDEN-TEST-7f3a" in sandbox.jobs[-1].secret  # grading, after the search
+
+
+# ------------------------------------------------------------------ the real sandbox
+
+
+@pytest.mark.docker
+@pytest.mark.asyncio(loop_scope="session")
+async def test_generated_tests_in_the_docker_sandbox(docker_sandbox):
+    verifier, llm, budget = verifier_for(docker_sandbox, AbsResponder(WRONG_EXPECTED))
+    pool = [Candidate(text=t) for t in (IDENTITY, CLIPPED, RIGHT_A, RIGHT_B)]
+    verdicts = await verifier.verify(abs_task().view(), pool)
+    assert [v.details["rank"] for v in verdicts] == [1, 2, 0, 0]
+    assert verdicts[2].details["outputs"] == ["3", "2", "0", "7.5"]  # len(...) is no literal
+    assert budget.spent.sandbox_runs == 4
+
+
+async def test_no_budget_for_the_suite_falls_back_on_the_public_tests(local_sandbox, tmp_path):
+    result, llm = await run(
+        abs_task(), tmp_path, local_sandbox, "mcts", AbsResponder(),
+        verifiers=["tests", "generated_tests"], budget={"llm_calls": 1},
+    )  # fmt: skip
+    assert result.solution is not None and result.passed_public is True
+    assert len(llm.calls) == 1 and not gen_prompts(llm)  # the suite's call was refused
+    parts = result.verdicts["composite"]["details"]["parts"]
+    assert "no budget left" in parts["generated_tests"]["details"]["note"]
