@@ -23,8 +23,9 @@ from ponder.search.registry import register_strategy
 from ponder.tree import Node
 
 # The verifier that votes over all answers, per task kind; kinds without one vote by
-# identical (whitespace-normalised) answers.
-VOTERS: dict[str, str] = {"math": "majority"}
+# identical (whitespace-normalised) answers. Code votes by behaviour: programs that return the
+# same values on generated inputs are one answer, however they are written.
+VOTERS: dict[str, str] = {"math": "majority", "code": "generated_tests"}
 
 
 class SelfConsistencyOptions(StrategyOptions):

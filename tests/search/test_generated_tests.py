@@ -337,3 +337,15 @@ async def test_no_budget_for_the_suite_falls_back_on_the_public_tests(local_sand
     assert len(llm.calls) == 1 and not gen_prompts(llm)  # the suite's call was refused
     parts = result.verdicts["composite"]["details"]["parts"]
     assert "no budget left" in parts["generated_tests"]["details"]["note"]
+
+
+async def test_self_consistency_votes_by_behaviour_on_code(local_sandbox, tmp_path):
+    # By text, the clipped bug has the most votes (2 of 5); by behaviour, abs and its rewrite
+    # agree (2) and match every expected value, so they win.
+    samples = (CLIPPED, RIGHT_A, CLIPPED, RIGHT_B, IDENTITY)
+    result, llm = await run(
+        abs_task(), tmp_path, local_sandbox, "self_consistency", AbsResponder(samples=samples),
+        search={"n": 5},
+    )  # fmt: skip
+    assert len(gen_prompts(llm)) == 2
+    assert result.grade["correct"] is True

@@ -51,7 +51,7 @@ def _assert_run_dir(result):
 CODE_CASES = {
     "greedy": ({}, {}, False, 1),
     "best_of_n": ({}, {"n": 4}, True, 2),
-    "self_consistency": ({}, {"n": 5}, True, 1),
+    "self_consistency": ({}, {"n": 5}, True, 3),  # + the generated tests it votes on (2 calls)
     "refine": ({}, {"max_rounds": 2}, True, 3),
     "tot": ({}, {"k": 2, "breadth": 1}, True, 3),
     "beam": ({}, {"width": 1, "k": 2, "max_depth": 1}, True, 10),
