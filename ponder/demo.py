@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,16 @@ from ponder.sandbox import open_sandbox
 from ponder.scenarios import resolve_task
 
 DEMO_TASKS = ("humaneval/HumanEval/0", "humaneval/HumanEval/2", "humaneval/HumanEval/10")
+
+
+def fresh_out_dir(root: Path) -> Path:
+    """A run root under `root` that no earlier demo used, so `make demo` can be run again."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    candidate, n = root / stamp, 1
+    while candidate.exists():
+        n += 1
+        candidate = root / f"{stamp}-{n}"
+    return candidate
 
 
 @dataclass

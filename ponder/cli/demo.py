@@ -37,11 +37,15 @@ def demo(
     model: Annotated[str, typer.Option(help="Model string.")] = "local",
     strategy: Annotated[str, typer.Option(help="Search strategy.")] = "mcts",
     budget_tokens: Annotated[int, typer.Option(help="Completion-token budget per task.")] = 3000,
-    out: Annotated[Path, typer.Option(help="Where the run directories go.")] = Path("runs/demo"),
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Where the run directories go (default: a new runs/demo/TIMESTAMP)."),
+    ] = None,
 ) -> None:
     """Solve three HumanEval tasks with the embedded model in the Docker sandbox, printing each."""
-    from ponder.demo import run_demo
+    from ponder.demo import fresh_out_dir, run_demo
 
+    out = out if out is not None else fresh_out_dir(Path("runs/demo"))
     outcomes = asyncio.run(
         run_demo(
             model=model,
