@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
@@ -14,13 +12,10 @@ from ponder.repair.policy import PatchPolicy, PatchRefused, is_test_path
 from ponder.repair.task import load_scenario
 from ponder.repair.tools import RepoTools
 from ponder.repair.workspace import PatchedView, RepoSnapshot
+from ponder.scenarios.paths import data_dir
 from tests.repair.conftest import SCENARIOS
 
-SWE_LITE = (
-    Path(os.environ.get("PONDER_DATA_DIR", Path(__file__).resolve().parents[3] / "shared" / "data"))
-    / "swe_bench_lite"
-    / "test.jsonl"
-)
+SWE_LITE = data_dir() / "swe_bench_lite" / "test.jsonl"
 
 
 @pytest.fixture

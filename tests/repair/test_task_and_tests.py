@@ -4,8 +4,6 @@ the result cache, and localization from the failing traceback."""
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
@@ -16,13 +14,10 @@ from ponder.repair.task import load_scenario, load_swe_bench, swe_bench_task, ta
 from ponder.repair.testing import RunOutput, prepare_command, score_run
 from ponder.repair.tools import RepoTools
 from ponder.repair.workspace import RepoSnapshot
+from ponder.scenarios.paths import data_dir
 from tests.repair.conftest import SCENARIOS
 
-SWE_LITE = (
-    Path(os.environ.get("PONDER_DATA_DIR", Path(__file__).resolve().parents[3] / "shared" / "data"))
-    / "swe_bench_lite"
-    / "test.jsonl"
-)
+SWE_LITE = data_dir() / "swe_bench_lite" / "test.jsonl"
 
 
 def test_scenario_loader_errors_name_the_file_and_field(tmp_path):
