@@ -12,9 +12,6 @@ from ponder.agents.base import AgentSettings
 from ponder.budget import Budget
 from ponder.errors import ConfigError
 
-# The verifiers a run uses when none is named, per task kind.
-DEFAULT_VERIFIERS: dict[str, list[str]] = {"code": ["tests"], "math": ["majority"]}
-
 
 class BudgetConfig(BaseModel):
     """Compute limits of a run (None = unlimited)."""
@@ -60,7 +57,10 @@ class RunConfig(BaseModel):
     agents: AgentSettings = Field(default_factory=AgentSettings)
 
     def verifiers_for(self, kind: str) -> list[str]:
-        return list(self.verifiers) or list(DEFAULT_VERIFIERS.get(kind, []))
+        """The verifiers named, else the task kind's defaults."""
+        from ponder.kinds import get_kind
+
+        return list(self.verifiers) or list(get_kind(kind).default_verifiers)
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

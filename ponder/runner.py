@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import platform
@@ -18,8 +19,10 @@ from ponder import provenance
 from ponder.agents import Refiner, Reviewer, Solver
 from ponder.budget import Budget
 from ponder.config import RunConfig
-from ponder.errors import ConfigError
+from ponder.errors import BudgetExhausted, ConfigError
 from ponder.graph import ApproveFn, InlineSqliteSaver, Runtime, build_graph
+from ponder.kinds import kind_for, kind_of
+from ponder.kinds.base import RunParts
 from ponder.llm.client import ModelClient
 from ponder.sandbox.base import Sandbox
 from ponder.search import SearchContext, get_strategy
@@ -140,20 +143,13 @@ async def _decide(approve: ApproveFn | None, payload: dict[str, Any]) -> str:
     return "accept" if answer else "reject"
 
 
-def _context(
-    task: Task,
-    config: RunConfig,
-    tree: ThoughtTree,
-    budget: Budget,
-    model: ModelClient,
-    sandbox: Sandbox | None,
-) -> SearchContext:
+def _context(task: Task, config: RunConfig, tree: ThoughtTree, parts: RunParts) -> SearchContext:
     # Every model and sandbox call of the search (agents and verifiers) is admitted by the
-    # budget first; grading after the search uses the bare sandbox.
-    meter = Meter(budget)
-    metered = meter.model(model)
-    parts = {"sandbox": meter.sandbox(sandbox), "model": metered, "budget": budget}
+    # budget first (`parts` holds the metered model and sandbox); grading after the search
+    # uses the bare sandbox.
+    metered, budget = parts.model, parts.budget
     made: dict[str, Any] = {}
+    parts = {"sandbox": parts.sandbox, "model": metered, "budget": budget}
 
     def make_verifier(name: str) -> Any:
         # One instance per name per run: a PRM verifier loads its model once, not per step.
@@ -172,6 +168,14 @@ def _context(
         seed=config.seed,
         make_verifier=make_verifier,
     )
+
+
+async def _prepare(task: Task, config: RunConfig, tree: ThoughtTree, parts: RunParts) -> None:
+    """The kind's once-per-run preparation (a repository's first test run and localization),
+    kept in the tree so a resumed run does not redo it. A budget spent here leaves the search
+    to stop at its first phase."""
+    with contextlib.suppress(BudgetExhausted):
+        await kind_for(task, config.agents).prepare(task.view(), tree, parts)
 
 
 async def _result(
@@ -250,7 +254,8 @@ async def _run(
 ) -> RunResult:
     model, sandbox, approve = parts.model, parts.sandbox, parts.approve
     budget = config.budget.to_budget()
-    strategy = get_strategy(config.strategy, config.search)
+    defaults = kind_for(task, config.agents).strategy_defaults.get(config.strategy, {})
+    strategy = get_strategy(config.strategy, defaults | config.search)
     rt = Runtime(strategy=strategy, ctx=None, interactive=config.interactive)  # type: ignore[arg-type]
     saver = InlineSqliteSaver.open(run_dir / CHECKPOINTS, config.checkpoint_every)
     try:
@@ -264,7 +269,9 @@ async def _run(
             (run_dir / TREE_LOG).touch()
             tree = ThoughtTree.replay(run_dir / TREE_LOG, upto=0, attach=True)  # a fresh log
             tree.add_root(task.view().prompt)
-        rt.ctx = _context(task, config, tree, budget, model, sandbox)
+        meter = Meter(budget)
+        metered = RunParts(meter.model(model), meter.sandbox(sandbox), budget)
+        rt.ctx = _context(task, config, tree, metered)
         events = _EventLog(run_dir / EVENTS, tree, parts.on_event)
         try:
             if resume and values:
@@ -278,6 +285,7 @@ async def _run(
                     await _drive(graph, inp, config, events, approve)
             else:
                 events.emit("start", strategy=config.strategy, task=task.id)
+                await _prepare(task, config, tree, metered)
                 start = {
                     "next": "select",
                     "iteration": 0,
@@ -335,6 +343,8 @@ async def solve_task(
     every streamed progress event; `approve` answers the interactive review (True = accept).
     """
     run_dir = _prepare_dir(out_dir, task)
+    kind = kind_of(task)
+    config = config.model_copy(update={"agents": kind.agents(config.agents)})
     record = {
         "config": config.model_dump(mode="json"),
         "versions": _versions(),

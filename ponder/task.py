@@ -5,14 +5,17 @@ list of them). Blank lines and lines starting with `#` are skipped. Fields:
 
 | field              | type                  | required | meaning                                        |
 |--------------------|-----------------------|----------|------------------------------------------------|
-| kind               | "code" / "math" / "repair" | yes | what the answer is: a program, a value, a patch |
+| kind               | "code" / "math" / "repair" / a plug-in | yes | what the answer is: a program, a value, a patch |
 | id                 | string                | yes      | unique within the file                          |
 | prompt             | string                | yes      | the problem statement the agents see            |
 | entry_point        | string                | no       | the function the code must define               |
 | public_tests       | list of str, or str   | no       | tests agents and verifiers may see (asserts)    |
+| repository         | object                | repair   | dir/url/base_commit, test_cmd, fail_to_pass, pass_to_pass, setup_patch (visible) |
 | hidden_tests       | list of str, or str   | no       | tests used only to grade after the search       |
 | answer             | string or number      | no       | reference final answer (math), grading only     |
-| reference_solution | string                | no       | a known-good solution, grading/debugging only   |
+| reference_solution | string                | no       | a known-good solution (a repair's reference patch), grading only |
+| test_patch         | string (diff)         | no       | repair: hidden tests applied on the patch before grading |
+| hidden_fail_to_pass, hidden_pass_to_pass | list of str | no | repair: the test ids grading requires (else the visible ones) |
 | metadata           | object                | no       | anything else (source, difficulty, repo, test_command) |
 
 A test given as one string is split into snippets, one per top-level assert (see
@@ -28,19 +31,37 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ponder.errors import ConfigError, TaskFormatError
-from ponder.sandbox.base import Limits, Sandbox
-from ponder.testrun import run_tests, split_tests
-from ponder.verifiers.answers import answers_equivalent, extract_answer
-from ponder.verifiers.programs import ProgramRunner, program_of
+from ponder.testrun import split_tests
 
-TaskKind = Literal["code", "math", "repair"]
+if TYPE_CHECKING:
+    from ponder.sandbox.base import Sandbox
+
+TaskKind = str  # "code", "math", "repair", or a plug-in kind (see ponder.kinds)
+
+
+class Repository(BaseModel):
+    """The repository of a repair task, as agents may see it: where it is, how its tests run,
+    and which test ids must pass (FAIL_TO_PASS) and keep passing (PASS_TO_PASS)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dir: str | None = None  # a local checkout at the base commit
+    url: str | None = None
+    base_commit: str | None = None
+    test_cmd: str = Field(min_length=1)
+    fail_to_pass: list[str] = Field(default_factory=list)
+    pass_to_pass: list[str] = Field(default_factory=list)
+    setup_patch: str = ""  # applied before any candidate (e.g. SWE-bench tests made visible)
+
+    def protected_files(self) -> set[str]:
+        """Test files named by the test ids: a candidate may not edit them."""
+        return {tid.split("::", 1)[0] for tid in self.fail_to_pass + self.pass_to_pass}
 
 
 class VisibleTask(BaseModel):
@@ -53,21 +74,32 @@ class VisibleTask(BaseModel):
     prompt: str
     entry_point: str | None = None
     public_tests: list[str] = Field(default_factory=list)
+    repository: Repository | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
 class HiddenPart(BaseModel):
-    """What only grading sees, after the search."""
+    """What only grading sees, after the search. Repair tasks: `test_patch` is applied on top
+    of the candidate patch before grading (SWE-bench's test_patch, a scenario's hidden tests),
+    and the hidden test ids replace the visible ones; `reference_solution` is a known fix."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     hidden_tests: list[str] = Field(default_factory=list)
     reference_answer: str | None = None
     reference_solution: str | None = None
+    test_patch: str = ""
+    hidden_fail_to_pass: list[str] = Field(default_factory=list)
+    hidden_pass_to_pass: list[str] = Field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not self.hidden_tests and self.reference_answer is None
+        return (
+            not self.hidden_tests
+            and self.reference_answer is None
+            and not self.test_patch
+            and not self.hidden_fail_to_pass
+        )
 
 
 class Task(BaseModel):
@@ -107,15 +139,28 @@ class TaskRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: TaskKind
+    kind: TaskKind = Field(min_length=1)
     id: str = Field(min_length=1)
     prompt: str = Field(min_length=1)
     entry_point: str | None = None
     public_tests: list[str] = Field(default_factory=list)
+    repository: Repository | None = None
     hidden_tests: list[str] = Field(default_factory=list)
     answer: str | None = None
     reference_solution: str | None = None
+    test_patch: str = ""
+    hidden_fail_to_pass: list[str] = Field(default_factory=list)
+    hidden_pass_to_pass: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        from ponder.kinds import known_kinds
+
+        if value not in known_kinds():
+            raise ValueError(f"unknown task kind {value!r} (known: {', '.join(known_kinds())})")
+        return value
 
     @field_validator("public_tests", "hidden_tests", mode="before")
     @classmethod
@@ -134,6 +179,9 @@ class TaskRecord(BaseModel):
             hidden_tests=self.hidden_tests,
             reference_answer=self.answer,
             reference_solution=self.reference_solution,
+            test_patch=self.test_patch,
+            hidden_fail_to_pass=self.hidden_fail_to_pass,
+            hidden_pass_to_pass=self.hidden_pass_to_pass,
         )
         return Task(visible=VisibleTask(**_visible_fields(self)), hidden=hidden)
 
@@ -145,6 +193,9 @@ class TaskRecord(BaseModel):
             hidden_tests=h.hidden_tests,
             answer=h.reference_answer,
             reference_solution=h.reference_solution,
+            test_patch=h.test_patch,
+            hidden_fail_to_pass=h.hidden_fail_to_pass,
+            hidden_pass_to_pass=h.hidden_pass_to_pass,
         )
 
 
@@ -312,70 +363,10 @@ def task_from_prompt(
 
 # ---------------------------------------------------------------- grading (hidden part)
 
-Grader = Callable[[Task, str, Sandbox | None], Awaitable[Grade]]
-_GRADERS: dict[str, Grader] = {}
-
-
-def register_grader(kind: str) -> Callable[[Grader], Grader]:
-    """Register how solutions of one task kind are graded (the repair issue adds `repair`)."""
-
-    def deco(fn: Grader) -> Grader:
-        _GRADERS[kind] = fn
-        return fn
-
-    return deco
-
 
 async def grade(task: Task, solution: str, sandbox: Sandbox | None = None) -> Grade:
-    """Grade a final solution against the hidden part. Call only after the search ended."""
-    grader = _GRADERS.get(task.kind)
-    if grader is None:
-        raise ConfigError(
-            f"no grader for task kind {task.kind!r}", fix=f"known kinds: {', '.join(_GRADERS)}"
-        )
-    return await grader(task, solution, sandbox)
+    """Grade a final solution against the hidden part (by its kind). Call only after the
+    search ended."""
+    from ponder.kinds import grade as grade_by_kind
 
-
-@register_grader("code")
-async def _grade_code(task: Task, solution: str, sandbox: Sandbox | None) -> Grade:
-    tests = task.hidden.hidden_tests
-    if not tests:
-        return Grade(
-            correct=False, graded=False, details={"reason": "the task has no hidden tests"}
-        )
-    if sandbox is None:
-        raise ConfigError(
-            f"grading code task {task.id} needs a sandbox", fix="pass sandbox=open_sandbox(...)"
-        )
-    limits = Limits(timeout_s=min(120.0, 10.0 + len(tests)))
-    run = await run_tests(
-        sandbox,
-        solution,
-        tests,
-        limits=limits,
-        helpers=task.visible.prompt,
-        entry_point=task.visible.entry_point,
-    )
-    return Grade(correct=run.all_passed, details=run.to_dict() | {"feedback": run.feedback()})
-
-
-@register_grader("math")
-async def _grade_math(task: Task, solution: str, sandbox: Sandbox | None) -> Grade:
-    gold = task.hidden.reference_answer
-    if gold is None:
-        return Grade(correct=False, graded=False, details={"reason": "the task has no answer"})
-    program = program_of(solution)
-    if program is None:
-        predicted = extract_answer(solution) or solution
-        correct = answers_equivalent(gold, predicted)
-        return Grade(correct=correct, details={"predicted": predicted, "method": "math-verify"})
-    # A program-aided answer: what the program prints is the answer.
-    if sandbox is None:
-        raise ConfigError(
-            f"grading the program-aided answer of math task {task.id} needs a sandbox",
-            fix="pass sandbox=open_sandbox(...)",
-        )
-    run = await ProgramRunner(sandbox).run(program)
-    correct = run.answer is not None and answers_equivalent(gold, run.answer)
-    details = {"predicted": run.answer, "method": "math-verify", "program": True}
-    return Grade(correct=correct, details=details | {"status": run.status, "run": run.feedback()})
+    return await grade_by_kind(task, solution, sandbox)

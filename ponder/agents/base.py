@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -46,6 +46,7 @@ class Draft:
     steps: list[str] = field(default_factory=list)
     parse_error: str | None = None
     tokens: int = 0
+    state: dict[str, Any] = field(default_factory=dict)  # what the kind keeps on the node (a patch)
 
     @property
     def ok(self) -> bool:

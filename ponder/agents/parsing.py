@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from ponder.errors import OutputParseError
-from ponder.verifiers.answers import extract_answer
+from ponder.kinds.answers import extract_answer
 from ponder.verifiers.programs import fence, is_code, program_of
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from ponder.agents.base import AgentSettings, Draft
-from ponder.agents.kinds import kind_for
 from ponder.agents.parsing import Critique
-from ponder.agents.prompts import render
 from ponder.budget import Budget
 from ponder.errors import OutputParseError
+from ponder.kinds import kind_for
+from ponder.kinds.origin import FROM_SCRATCH, Origin
 from ponder.llm.base import SamplingParams
 from ponder.llm.client import ModelClient
 
@@ -25,9 +25,8 @@ class Refiner:
         """A corrected version of thought `critique.wrong_step`; Draft.steps is the repaired path prefix."""
         wrong = critique.wrong_step if critique.wrong_step is not None else len(steps) - 1
         kind = kind_for(task, self.settings)
-        messages = render(
-            kind.name,
-            kind.template("rethink"),
+        messages = kind.render(
+            "rethink",
             task=task,
             steps=steps,
             wrong_step=wrong,
@@ -43,7 +42,7 @@ class Refiner:
             return Draft(gen.text, None, steps[:wrong], exc.message, gen.completion_tokens)
         return Draft(gen.text, thought, [*steps[:wrong], thought], tokens=gen.completion_tokens)
 
-    async def patch(
+    async def revise(
         self,
         task,
         candidate: Draft,
@@ -51,22 +50,33 @@ class Refiner:
         critique: Critique,
         budget: Budget,
         *,
+        n: int = 1,
+        greedy: bool = True,
         seed: int | None = None,
-    ) -> Draft:
-        """A rewritten candidate that addresses the critique and the execution feedback."""
+        origin: Origin = FROM_SCRATCH,
+    ) -> list[Draft]:
+        """n rewrites of a candidate that address the critique and the execution feedback
+        (one call; greedy by default, sampled with `greedy=False`)."""
         kind = kind_for(task, self.settings)
-        messages = render(
-            kind.name,
-            kind.template("patch"),
+        messages = kind.render(
+            "revise",
             task=task,
             candidate=candidate,
             feedback=feedback or "(no feedback)",
             critique=critique.text,
+            origin=origin,
         )
+        s = self.settings
         params = SamplingParams(
-            n=1, max_tokens=self.settings.candidate_max_tokens, temperature=0.0, seed=seed
+            n=n,
+            max_tokens=s.candidate_max_tokens,
+            temperature=s.greedy_temperature if greedy else s.sample_temperature,
+            top_p=1.0 if greedy else s.top_p,
+            seed=seed,
         )
         gen = await self.model.generate(messages, params, budget=budget)
-        return kind.parse_candidate(
-            gen.text, task, candidate.steps if kind.name == "code" else [], gen.completion_tokens
-        )
+        plan = candidate.steps if kind.name == "code" else []
+        return [
+            kind.parse_candidate(c.text, task, plan, c.completion_tokens, origin)
+            for c in gen.completions
+        ]

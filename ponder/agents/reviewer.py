@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from ponder.agents.base import AgentSettings, Draft
-from ponder.agents.kinds import kind_for
-from ponder.agents.parsing import Critique, parse_critique
-from ponder.agents.prompts import render
+from ponder.agents.parsing import Critique
 from ponder.budget import Budget
 from ponder.errors import OutputParseError
+from ponder.kinds import kind_for
+from ponder.kinds.origin import FROM_SCRATCH, Origin
 from ponder.llm.base import SamplingParams
 from ponder.llm.client import ModelClient
 
@@ -28,25 +28,26 @@ class Reviewer:
         budget: Budget,
         *,
         seed: int | None = None,
+        origin: Origin = FROM_SCRATCH,
     ) -> Critique:
         """Critique `candidate`; when the model's reply is unusable, fall back on the step scores."""
         steps = candidate.steps
         kind = kind_for(task, self.settings)
-        messages = render(
-            kind.name,
-            kind.template("review"),
+        messages = kind.render(
+            "review",
             task=task,
             candidate=candidate,
             steps=steps,
             feedback=feedback or "(no feedback)",
             step_scores=step_scores or [],
+            origin=origin,
         )
         params = SamplingParams(
             n=1, max_tokens=self.settings.critique_max_tokens, temperature=0.0, seed=seed
         )
         gen = await self.model.generate(messages, params, budget=budget)
         try:
-            critique = parse_critique(gen.text, len(steps))
+            critique = kind.parse_critique(gen.text, steps)
         except OutputParseError:
             critique = Critique(
                 text=feedback or "the candidate failed verification", wrong_step=None

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ponder.agents.base import AgentSettings, Draft
-from ponder.agents.kinds import kind_for
-from ponder.agents.prompts import render
 from ponder.budget import Budget
 from ponder.errors import OutputParseError
+from ponder.kinds import kind_for
+from ponder.kinds.origin import FROM_SCRATCH, Origin
 from ponder.llm.base import SamplingParams
 from ponder.llm.client import ModelClient
 
@@ -34,7 +34,7 @@ class Solver:
     ) -> list[Draft]:
         """k candidate next steps after `steps`, sampled in ONE call (n=k)."""
         kind = kind_for(task, self.settings)
-        messages = render(kind.name, kind.template("thought"), task=task, steps=steps)
+        messages = kind.render("thought", task=task, steps=steps)
         params = self._params(k, self.settings.thought_max_tokens, greedy=k == 1, seed=seed)
         gen = await self.model.generate(messages, params, budget=budget)
         drafts = []
@@ -70,12 +70,15 @@ class Solver:
         *,
         greedy: bool = False,
         seed: int | None = None,
+        origin: Origin = FROM_SCRATCH,
     ) -> list[Draft]:
-        """n complete candidates that follow the plan `steps` (no plan: the plain prompt)."""
+        """n complete candidates that follow the plan `steps` (no plan: the plain prompt),
+        built on `origin` where the kind keeps state (a repair builds on the root's patch)."""
         kind = kind_for(task, self.settings)
-        messages = render(kind.name, kind.template("candidate"), task=task, steps=steps)
+        messages = kind.render("candidate", task=task, steps=steps, origin=origin)
         params = self._params(n, self.settings.candidate_max_tokens, greedy=greedy, seed=seed)
         gen = await self.model.generate(messages, params, budget=budget)
         return [
-            kind.parse_candidate(c.text, task, steps, c.completion_tokens) for c in gen.completions
+            kind.parse_candidate(c.text, task, steps, c.completion_tokens, origin)
+            for c in gen.completions
         ]

@@ -17,10 +17,10 @@ from ponder.benchmark.stats import (
     resampled,
 )
 from ponder.budget import Spend
+from ponder.kinds.answers import same_answer
 from ponder.sandbox.base import Sandbox
 from ponder.scenarios.base import Scenario
 from ponder.task import Task
-from ponder.verifiers.answers import same_answer
 
 POOLS = "pools.jsonl"  # one graded pool per line, so a resumed or extended bench reuses it
 

@@ -1,6 +1,7 @@
-"""`ponder repair` (search for a patch that makes a repository's tests pass), `ponder repair
-check` (grade one patch as search and grading do), and `ponder bench-repair` (every repair
-scenario under each strategy, as a table)."""
+"""`ponder repair` (search for a patch that makes a repository's tests pass: a front end that
+builds a repair task and a run config for the graph `ponder solve` runs) and `ponder repair
+check` (grade one patch as search and grading do). The repair scenarios are benched like any
+other scenario: `ponder bench repair`."""
 
 from __future__ import annotations
 
@@ -14,16 +15,13 @@ import click
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from typer.core import TyperGroup
 
-from ponder.budget import Budget
 from ponder.cli.app import app
 from ponder.errors import ConfigError
 
 _out = Console()
 _err = Console(stderr=True)
-SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "repair"
 
 
 class _RepairGroup(TyperGroup):
@@ -70,7 +68,13 @@ def _load_task(
     repo_dir: Path | None,
     tests_visible: bool,
 ):
-    from ponder.repair.task import is_scenario_dir, load_scenario, load_swe_bench, task_from_repo
+    from ponder.repair.task import (
+        is_scenario_dir,
+        load_scenario,
+        load_swe_bench,
+        task_from_repo,
+        with_repo_dir,
+    )
 
     if target.is_file():
         tasks = load_swe_bench(target, instance, test_cmd=test_cmd, tests_visible=tests_visible)
@@ -81,12 +85,13 @@ def _load_task(
             )
         task = tasks[0]
         if repo_dir is None:
+            repository = task.visible.repository
             raise ConfigError(
                 f"SWE-bench instance {task.id} has no local checkout",
-                fix=f"git clone {task.spec.repo_url}, check out {task.spec.base_commit}, "
+                fix=f"git clone {repository.url}, check out {repository.base_commit}, "
                 "and pass it with --repo-dir",
             )
-        return task.with_repo_dir(repo_dir)
+        return with_repo_dir(task, repo_dir)
     if is_scenario_dir(target):
         return load_scenario(target)
     if problem_file is not None:
@@ -103,22 +108,54 @@ def _load_task(
     return task_from_repo(target, problem, test_cmd, fail_to_pass, pass_to_pass)
 
 
-def _runner(name: str):
-    from ponder.repair.testing import make_runner
+def _repair_config(
+    config_file: Path | None,
+    strategy: str | None,
+    option: list[str],
+    model: str | None,
+    sandbox: str | None,
+    budget_tokens: int | None,
+    seed: int | None,
+):
+    """The run config of a repair: the same RunConfig `ponder solve` uses (the repair kind
+    adds its own defaults: mcts over whole patches, shorter replies)."""
+    from ponder.config import load_config
 
-    runner = make_runner(name)
-    if not runner.isolated:
-        _err.print(
-            f"[yellow]warning:[/] test runner {name!r} is NOT isolated: tests run on this machine"
-        )
-    return runner
+    overrides: dict[str, Any] = {
+        "strategy": strategy,
+        "model": model,
+        "sandbox": sandbox,
+        "seed": seed,
+        "search": _options(option) or None,
+        "budget": {"tokens": budget_tokens} if budget_tokens is not None else None,
+    }
+    return load_config(config_file, overrides)
+
+
+async def _repair(task, config, out: Path | None, resume: Path | None):
+    from ponder.llm import open_model
+    from ponder.runner import resume_run, solve_task
+    from ponder.sandbox import open_sandbox
+
+    model = open_model(config.model, cache=config.cache)
+    sandbox = open_sandbox(config.sandbox)
+    try:
+        await sandbox.start()
+        if not sandbox.isolated:
+            _err.print("[yellow]warning:[/] --sandbox local is NOT isolated: tests run here")
+        if resume is not None:
+            return await resume_run(resume, model=model, sandbox=sandbox)
+        return await solve_task(task, config, model=model, sandbox=sandbox, out_dir=out)
+    finally:
+        await sandbox.close()
+        await model.aclose()
 
 
 @repair_app.command("run")
 def repair_command(
     target: Annotated[
-        Path, typer.Argument(help="REPO_DIR, a scenario folder, or a SWE-bench .jsonl")
-    ],
+        Path | None, typer.Argument(help="REPO_DIR, a scenario folder, or a SWE-bench .jsonl")
+    ] = None,
     test_cmd: Annotated[str | None, typer.Option("--test-cmd", help="the test command")] = None,
     problem: Annotated[str | None, typer.Option("--problem", help="the problem statement")] = None,
     problem_file: Annotated[Path | None, typer.Option("--problem-file")] = None,
@@ -137,62 +174,84 @@ def repair_command(
     tests_visible: Annotated[
         bool, typer.Option("--tests-visible", help="SWE-bench: apply test_patch before the search")
     ] = False,
-    strategy: Annotated[str, typer.Option("--strategy")] = "mcts",
+    strategy: Annotated[
+        str | None, typer.Option("--strategy", help="greedy, best_of_n, refine, mcts, ...")
+    ] = None,
     option: Annotated[
         list[str] | None, typer.Option("--option", help="strategy option NAME=VALUE")
     ] = None,
-    model: Annotated[str, typer.Option("--model")] = "local",
-    budget_tokens: Annotated[int, typer.Option("--budget-tokens")] = 40_000,
-    runner: Annotated[
-        str, typer.Option("--runner", help="docker (fresh container) or subprocess")
-    ] = "docker",
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    model: Annotated[str | None, typer.Option("--model")] = None,
+    sandbox: Annotated[
+        str | None,
+        typer.Option("--sandbox", help="docker (a fresh container per test run) or local"),
+    ] = None,
+    budget_tokens: Annotated[
+        int | None, typer.Option("--budget-tokens", help="completion tokens, as in ponder solve")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed")] = None,
+    config_file: Annotated[
+        Path | None, typer.Option("--config", help="run config YAML (as ponder solve's)")
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="run directory")] = None,
+    resume: Annotated[
+        Path | None, typer.Option("--resume", help="go on with a killed or stopped RUN_DIR")
+    ] = None,
     apply: Annotated[
         bool, typer.Option("--apply", help="apply the patch to the repository")
     ] = False,
 ) -> None:
-    """Search over patches until the repository's tests pass; write RUN_DIR (patch.diff, result.json, tree.json)."""
-    from ponder.llm import open_model
-    from ponder.repair.runner import repair
-    from ponder.verifiers.chooser import ChooserVerifier
+    """Search over patches until the repository's tests pass, through the same graph, run
+    directory and resume as `ponder solve`; print the patch and write RUN_DIR/patch.diff."""
+    from ponder.repair.grading import final_patch
+    from ponder.repair.patches import apply_patch
+    from ponder.repair.workspace import write_changes
+    from ponder.runner import load_run
 
-    task = _load_task(
-        target,
-        test_cmd,
-        problem,
-        problem_file,
-        fail_to_pass or [],
-        pass_to_pass or [],
-        instance,
-        repo_dir,
-        tests_visible,
-    )
-    out = out or Path("runs") / f"repair-{task.id}-{time.strftime('%Y%m%d-%H%M%S')}"
-    budget = Budget(max_total_tokens=budget_tokens)
-    client = open_model(model)
-    result = asyncio.run(
-        repair(
-            task,
-            client,
-            _runner(runner),
-            strategy=strategy,
-            options=_options(option or []),
-            budget=budget,
-            chooser=ChooserVerifier(client, budget),
-            seed=seed,
-            out_dir=out,
-            apply=apply,
+    if resume is not None:
+        task, config = load_run(resume)
+    elif target is None:
+        raise ConfigError(
+            "no repair target given", fix="pass REPO_DIR, a scenario folder, or --resume RUN_DIR"
         )
+    else:
+        task = _load_task(
+            target,
+            test_cmd,
+            problem,
+            problem_file,
+            fail_to_pass or [],
+            pass_to_pass or [],
+            instance,
+            repo_dir,
+            tests_visible,
+        )
+        config = _repair_config(
+            config_file, strategy or "mcts", option or [], model, sandbox, budget_tokens, seed
+        )
+        out = out or Path("runs") / f"repair-{task.id}-{time.strftime('%Y%m%d-%H%M%S')}"
+    result = asyncio.run(_repair(task, config, out, resume))
+    patch = final_patch(task, result.solution or "")
+    run_dir = Path(result.run_dir)
+    (run_dir / "patch.diff").write_text(patch, encoding="utf-8")
+    repository = task.visible.repository
+    if apply and patch and repository is not None and repository.dir:
+        from ponder.kinds.repair import snapshot_of
+
+        write_changes(repository.dir, apply_patch(snapshot_of(task.visible), patch))
+    _out.print(patch or "(no patch)", markup=False, highlight=False)
+    spent = result.budget["spent"]
+    resolved = bool(result.passed_public)
+    graded = result.grade
+    grade_note = (
+        "" if graded is None else (f", hidden tests {'pass' if graded['correct'] else 'FAIL'}")
     )
-    _out.print(result.patch or "(no patch)", markup=False, highlight=False)
-    spent = budget.spent
     _err.print(
-        f"[bold]{'resolved' if result.resolved else 'NOT resolved'}[/] {task.id} with {strategy}: "
-        f"{spent.total_tokens} tokens, {spent.llm_calls} LLM calls, {spent.sandbox_runs} test runs; "
-        f"run dir {result.run_dir}" + (" (patch applied)" if result.applied else "")
+        f"[bold]{'resolved' if resolved else 'NOT resolved'}[/] {task.id} with "
+        f"{config.strategy}{grade_note}: {spent['completion_tokens']} completion tokens, "
+        f"{spent['llm_calls']} LLM calls, {spent['sandbox_runs']} test runs; run dir {run_dir}"
+        + (" (patch applied)" if apply and patch else "")
     )
-    if not result.resolved:
+    if not resolved:
         raise typer.Exit(1)
 
 
@@ -256,8 +315,8 @@ def check_command(
         list[Path] | None,
         typer.Option("--hidden-tests", help="test file or test patch added after the patch"),
     ] = None,
-    runner: Annotated[
-        str, typer.Option("--runner", help="docker (fresh container) or subprocess")
+    sandbox: Annotated[
+        str, typer.Option("--sandbox", help="docker (a fresh container) or local")
     ] = "docker",
     timeout: Annotated[float, typer.Option("--timeout", help="seconds for the test run")] = 300.0,
     as_json: Annotated[bool, typer.Option("--json", help="print the grade as JSON")] = False,
@@ -295,9 +354,9 @@ def check_command(
     test_patch, hidden_ids = _hidden_tests(repo, hidden_tests or [])
     f2p = list(dict.fromkeys([*(fail_to_pass or []), *hidden_ids]))
     p2p = list(pass_to_pass or [])
-    run = make_runner(runner, timeout_s=timeout)
+    run = make_runner(sandbox, timeout_s=timeout)
     if not run.isolated and not as_json:
-        _err.print(f"[yellow]warning:[/] test runner {runner!r} is NOT isolated: tests run here")
+        _err.print("[yellow]warning:[/] --sandbox local is NOT isolated: tests run here")
     snapshot = RepoSnapshot(repo)
     report = asyncio.run(
         grade(run, snapshot, patch_text, test_cmd, f2p, p2p, test_patch=test_patch)
@@ -328,106 +387,3 @@ def check_command(
         _out.print(f"[bold]{'resolved' if report.resolved else 'NOT resolved'}[/]")
     if not report.resolved:
         raise typer.Exit(1)
-
-
-@app.command("bench-repair")
-def bench_repair_command(
-    scenarios: Annotated[
-        Path, typer.Option("--scenarios", help="folder of scenarios")
-    ] = SCENARIOS_DIR,
-    strategies: Annotated[
-        str, typer.Option("--strategies", help="comma-separated")
-    ] = "single,best_of_n,refine,mcts",
-    only: Annotated[list[str] | None, typer.Option("--only", help="scenario name (repeat)")] = None,
-    model: Annotated[str, typer.Option("--model")] = "local",
-    budget_tokens: Annotated[int, typer.Option("--budget-tokens")] = 40_000,
-    runner: Annotated[str, typer.Option("--runner")] = "docker",
-    out: Annotated[Path | None, typer.Option("--out", help="write each run's RUN_DIR here")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Run every repair scenario under each strategy at the same token budget; print a table."""
-    from ponder.llm import open_model
-    from ponder.repair.bench import run_bench, summarize
-    from ponder.repair.task import load_scenarios
-    from ponder.verifiers.chooser import ChooserVerifier
-
-    tasks = load_scenarios(scenarios)
-    if only:
-        unknown = set(only) - {t.id for t in tasks}
-        if unknown:
-            raise ConfigError(
-                f"unknown scenarios {sorted(unknown)}", fix=f"use: {', '.join(t.id for t in tasks)}"
-            )
-        tasks = [t for t in tasks if t.id in only]
-    client = open_model(model)
-    _runner(runner)
-    rows = asyncio.run(
-        run_bench(
-            client,
-            lambda: _runner_quiet(runner),
-            scenarios=tasks,
-            strategies=[s.strip() for s in strategies.split(",") if s.strip()],
-            budget_tokens=budget_tokens,
-            chooser_factory=lambda b: ChooserVerifier(client, b),
-            out_dir=out,
-            on_row=lambda r: _err.print(
-                f"{r.scenario} {r.strategy}: {'ok' if r.resolved else 'no'}"
-            ),
-        )
-    )
-    if as_json:
-        _out.print_json(
-            json.dumps({"rows": [r.model_dump() for r in rows], "summary": summarize(rows)})
-        )
-        return
-    table = Table(title=f"repair bench ({model}, {budget_tokens} tokens per run)")
-    for col in (
-        "scenario",
-        "strategy",
-        "resolved",
-        "tokens",
-        "LLM calls",
-        "test runs",
-        "nodes",
-        "s",
-    ):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(
-            r.scenario,
-            r.strategy,
-            "yes" if r.resolved else ("ERR" if r.error else "no"),
-            str(r.tokens),
-            str(r.llm_calls),
-            str(r.test_runs),
-            str(r.nodes),
-            f"{r.seconds:g}",
-        )
-    _out.print(table)
-    summary = Table(title="by strategy")
-    for col in ("strategy", "solved", "mean tokens", "mean s"):
-        summary.add_column(col)
-    for s in summarize(rows):
-        summary.add_row(
-            s["strategy"],
-            f"{s['solved']}/{s['total']}",
-            str(s["mean_tokens"]),
-            str(s["mean_seconds"]),
-        )
-    _out.print(summary)
-
-
-def _runner_quiet(name: str):
-    from ponder.repair.testing import make_runner
-
-    return make_runner(name)
-
-
-def _register_under_bench() -> None:
-    """`ponder bench repair` (the issue's name) runs the same command as `ponder bench-repair`."""
-    from ponder.cli.bench import bench_app
-
-    bench_app.command("repair")(bench_repair_command)
-
-
-_register_under_bench()

@@ -80,6 +80,7 @@ async def _solve(
     resume: Path | None,
 ) -> dict[str, Any]:
     from ponder.config import load_config
+    from ponder.kinds import get_kind
     from ponder.llm import open_model
     from ponder.runner import load_run, load_task_ref, resume_run, solve_task
     from ponder.sandbox import open_sandbox
@@ -106,8 +107,9 @@ async def _solve(
                 fix="pass TASK (a task file, FILE#ID or a scenario ref) or --prompt",
             )
     model = open_model(config.model, cache=config.cache)
-    # Code runs its tests in the sandbox; math runs its programs there unless it is prose.
-    wants = task.kind == "code" or (task.kind == "math" and config.agents.math_mode != "prose")
+    # Code runs its tests in the sandbox, repairs their repository's tests; math its programs
+    # unless it is prose.
+    wants = get_kind(task.kind).needs_sandbox(config.agents)
     sandbox = open_sandbox(config.sandbox) if wants else None
     display = _Display()
     try:

@@ -4,11 +4,19 @@ from ponder.llm.base import LLM, Completion, Generation, Message, SamplingParams
 from ponder.llm.cache import ResponseCache
 from ponder.llm.client import ModelClient
 from ponder.llm.embedded import embedded_model_status, ensure_embedded_model
-from ponder.llm.registry import DEFAULT_MODEL, create_llm, model_forms, open_model
+from ponder.llm.registry import (
+    DEFAULT_MODEL,
+    Backend,
+    create_llm,
+    model_forms,
+    open_model,
+    register_backend,
+)
 
 __all__ = [
     "DEFAULT_MODEL",
     "LLM",
+    "Backend",
     "Completion",
     "Generation",
     "Message",
@@ -21,4 +29,5 @@ __all__ = [
     "ensure_embedded_model",
     "model_forms",
     "open_model",
+    "register_backend",
 ]

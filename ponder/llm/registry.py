@@ -1,4 +1,11 @@
-"""Model selection by one string: a registry of backend prefixes, and `open_model`."""
+"""Model selection by one string: a registry of backend prefixes, and `open_model`.
+
+A backend is a `Backend(prefix, forms, factory)`; add one with `register_backend(...)` or, from
+a package, with an entry point naming it:
+
+    [project.entry-points."ponder.backends"]
+    mybackend = "mypkg.llm:BACKEND"
+"""
 
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ from ponder.errors import ConfigError
 from ponder.llm.base import LLM
 from ponder.llm.cache import ResponseCache
 from ponder.llm.client import ModelClient
+from ponder.plugins import Registry
 
 ALLOW_SCRIPTED_ENV = "PONDER_ALLOW_SCRIPTED"
 DEFAULT_MODEL = "local"
@@ -94,54 +102,77 @@ def _scripted(arg: str, spec: str, opts: dict[str, Any]) -> LLM:
     return ScriptedLLM(replies, name=spec, **opts)
 
 
-BACKENDS: Mapping[str, Backend] = MappingProxyType(
-    {
-        b.prefix: b
-        for b in (
-            Backend(
-                "local",
-                (
-                    (
-                        "local",
-                        "the embedded Qwen2.5-Coder-0.5B-Instruct GGUF via llama.cpp (default)",
-                    ),
-                    ("local:PATH.gguf", "any GGUF file via llama.cpp"),
-                ),
-                _local,
-            ),
-            Backend(
-                "openai",
-                (
-                    (
-                        "openai:MODEL@URL",
-                        "an OpenAI-compatible server, e.g. openai:qwen@http://127.0.0.1:8080/v1",
-                    ),
-                ),
-                _openai,
-            ),
-            Backend("vllm", (("vllm:PATH", "the in-process vLLM engine (GPU)"),), _vllm),
-            Backend("hf", (("hf:PATH", "a transformers causal LM on cuda or cpu"),), _hf),
-            Backend("scripted", (("scripted:FILE.json", "tests only"),), _scripted, listed=False),
+def _adapt(name: str, backend: object) -> Backend:
+    if not isinstance(backend, Backend):
+        raise ConfigError(
+            f"model backend {name!r} is {backend!r}, not a Backend",
+            fix="register (or name in the entry point) a ponder.llm.registry.Backend(prefix, forms, factory)",
         )
-    }
-)
+    return backend
+
+
+ENTRY_POINT_GROUP = "ponder.backends"
+BACKEND_REGISTRY: Registry[Backend] = Registry("model backend", ENTRY_POINT_GROUP, adapt=_adapt)
+
+
+def register_backend(backend: Backend) -> Backend:
+    """Make `backend` build the model strings `PREFIX` and `PREFIX:ARG` for its prefix."""
+    return BACKEND_REGISTRY.register(backend.prefix, backend)
+
+
+for _backend in (
+    Backend(
+        "local",
+        (
+            ("local", "the embedded Qwen2.5-Coder-0.5B-Instruct GGUF via llama.cpp (default)"),
+            ("local:PATH.gguf", "any GGUF file via llama.cpp"),
+        ),
+        _local,
+    ),
+    Backend(
+        "openai",
+        (
+            (
+                "openai:MODEL@URL",
+                "an OpenAI-compatible server, e.g. openai:qwen@http://127.0.0.1:8080/v1",
+            ),
+        ),
+        _openai,
+    ),
+    Backend("vllm", (("vllm:PATH", "the in-process vLLM engine (GPU)"),), _vllm),
+    Backend("hf", (("hf:PATH", "a transformers causal LM on cuda or cpu"),), _hf),
+    Backend("scripted", (("scripted:FILE.json", "tests only"),), _scripted, listed=False),
+):
+    register_backend(_backend)
+del _backend
+
+BACKENDS: Mapping[str, Backend] = MappingProxyType(BACKEND_REGISTRY.entries)
+"""Backends registered so far (built-ins, `register_backend`, loaded plug-ins), read-only."""
 
 
 def model_forms() -> list[tuple[str, str]]:
     """The advertised model-string forms with one line each (for help texts and errors)."""
-    return [form for b in BACKENDS.values() if b.listed for form in b.forms]
+    forms = []
+    for prefix in BACKEND_REGISTRY.names():
+        try:
+            backend = BACKEND_REGISTRY.get(prefix)
+        except ConfigError:  # a broken plug-in: its error shows when it is used
+            continue
+        forms += backend.forms if backend.listed else ()
+    return forms
 
 
 def create_llm(spec: str, **backend_opts: Any) -> LLM:
     """Build the backend that `spec` names (no cache, no accounting)."""
     prefix, _, arg = spec.strip().partition(":")
-    backend = BACKENDS.get(prefix)
-    if backend is None:
+    if prefix not in BACKEND_REGISTRY:
         forms = ", ".join(form for form, _ in model_forms())
         raise ConfigError(
             f"unknown model string {spec!r}",
-            fix=f"use one of: {forms} (e.g. --model local)",
+            fix=f"use one of: {forms} (e.g. --model local), or install a plug-in that declares "
+            f"the prefix in the {ENTRY_POINT_GROUP!r} entry-point group",
         )
+    backend = BACKEND_REGISTRY.get(prefix)
     try:
         return backend.factory(arg, spec.strip(), backend_opts)
     except TypeError as exc:

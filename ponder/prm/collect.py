@@ -9,12 +9,12 @@ from pathlib import Path
 
 from ponder.budget import Budget
 from ponder.errors import ConfigError
+from ponder.kinds.answers import extract_answer
 from ponder.llm.base import Message, SamplingParams
 from ponder.llm.client import ModelClient
 from ponder.prm.dataset import StepRecord, append_records, read_records
 from ponder.prm.steps import split_steps
 from ponder.task import Task, grade
-from ponder.verifiers.answers import extract_answer
 
 SYSTEM = (
     "You solve grade-school math problems. Write short numbered steps, one per line: "

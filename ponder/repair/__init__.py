@@ -1,44 +1,7 @@
-"""SWE-style repair: search over patches until a repository's tests pass (`ponder repair`)."""
+"""SWE-style repair as a task kind: repository tasks and their loaders, search/replace edits,
+patches, the patch policy, localization, and the judged test runs (`ponder repair`).
 
-from ponder.repair.agent import RepairAgent, RepairSettings
-from ponder.repair.edits import EditRejected, apply_edits, parse_edits
-from ponder.repair.patches import apply_patch, make_patch
-from ponder.repair.runner import RepairResult, grade_patch, repair
-from ponder.repair.search import STRATEGIES, RepairContext, make_strategy
-from ponder.repair.task import (
-    RepairHidden,
-    RepairSpec,
-    RepairTask,
-    load_scenario,
-    load_scenarios,
-    load_swe_bench,
-    task_from_repo,
-)
-from ponder.repair.testing import SandboxRunner, SubprocessRunner, TestReport, make_runner
-
-__all__ = [
-    "STRATEGIES",
-    "EditRejected",
-    "RepairAgent",
-    "RepairContext",
-    "RepairHidden",
-    "RepairResult",
-    "RepairSettings",
-    "RepairSpec",
-    "RepairTask",
-    "SandboxRunner",
-    "SubprocessRunner",
-    "TestReport",
-    "apply_edits",
-    "apply_patch",
-    "grade_patch",
-    "load_scenario",
-    "load_scenarios",
-    "load_swe_bench",
-    "make_patch",
-    "make_runner",
-    "make_strategy",
-    "parse_edits",
-    "repair",
-    "task_from_repo",
-]
+The search itself is the one every kind shares (`ponder.search`, through the graph); the
+repair kind (`ponder.kinds.repair`) renders the prompts and turns replies into patches, and
+the `repo_tests` verifier (`ponder.verifiers.repo_tests`) runs a repository's tests.
+"""

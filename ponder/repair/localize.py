@@ -12,8 +12,8 @@ from ponder.budget import Budget
 from ponder.llm.base import SamplingParams
 from ponder.llm.client import ModelClient
 from ponder.repair.prompts import render_chat
-from ponder.repair.task import RepairSpec
 from ponder.repair.tools import RepoTools
+from ponder.task import VisibleTask
 
 _PY_FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
 _PYTEST_FRAME = re.compile(r"^([\w./\\-]+\.py):(\d+):(?: in (\S+))?", re.M)
@@ -87,7 +87,12 @@ class Localization:
         return [h.path for h in self.top(k)]
 
     def to_dict(self) -> list[dict]:
-        return [h.__dict__ for h in self.hits[:10]]
+        return [dict(h.__dict__) for h in self.hits[:10]]
+
+    @classmethod
+    def from_dict(cls, hits: list[dict]) -> Localization:
+        """The inverse of `to_dict` (a run keeps its localization on the root node)."""
+        return cls([FileHit(**hit) for hit in hits])
 
 
 def is_test_path(path: str) -> bool:
@@ -154,7 +159,7 @@ def _test_body(tools: RepoTools, test_id: str) -> str:
     return "\n".join(lines[span[0] - 1 : span[1]])
 
 
-def localize(spec: RepairSpec, tools: RepoTools, test_output: str = "") -> Localization:
+def localize(task: VisibleTask, tools: RepoTools, test_output: str = "") -> Localization:
     """Rank the repository's non-test files by how likely they hold the bug."""
     files = [f for f in tools.list_files("*.py")]
     sources = [f for f in files if not is_test_path(f)]
@@ -178,7 +183,8 @@ def localize(spec: RepairSpec, tools: RepoTools, test_output: str = "") -> Local
 
     # 2. What the failing tests call (classes weigh less: constructors are rarely the bug).
     called: set[str] = set()
-    for test_id in spec.fail_to_pass:
+    repository = task.repository
+    for test_id in repository.fail_to_pass if repository else []:
         called |= set(_IDENT.findall(_test_body(tools, test_id)))
     for path, _, func in frames:
         if is_test_path(path) and func:
@@ -189,11 +195,11 @@ def localize(spec: RepairSpec, tools: RepoTools, test_output: str = "") -> Local
             hits[path].add(weight, f"defines {name}, called by a failing test", line, name)
 
     # 3. Names in the problem statement.
-    spans = " ".join(_CODE_SPAN.findall(spec.problem))
+    spans = " ".join(_CODE_SPAN.findall(task.prompt))
     for name in set(_IDENT.findall(spans)) - _COMMON:
         for path, line in defined.get(name, []):
             hits[path].add(3.0, f"defines {name}, named in the problem", line, name)
-    words = {w.lower() for w in _IDENT.findall(spec.problem)} - _COMMON
+    words = {w.lower() for w in _IDENT.findall(task.prompt)} - _COMMON
     for path in sources:
         text = (tools.view.read(path) or "").lower()
         found = sum(1 for w in words if w in text)
@@ -240,7 +246,7 @@ def _follow_calls(
 
 
 async def llm_pick(
-    spec: RepairSpec,
+    task: VisibleTask,
     tools: RepoTools,
     loc: Localization,
     client: ModelClient,
@@ -255,7 +261,7 @@ async def llm_pick(
     for hit in candidates:
         text = tools.view.read(hit.path) or ""
         outlines.append((hit.path, sorted(definitions(text))[:12]))
-    messages = render_chat("localize.j2", problem=spec.problem, files=outlines)
+    messages = render_chat("localize.j2", problem=task.prompt, files=outlines)
     gen = await client.generate(
         messages, SamplingParams(n=1, max_tokens=24, temperature=0.0), budget
     )

@@ -1,5 +1,5 @@
-"""Repair tasks: a repository, a problem statement and a test command; loaders for our
-scenario folders and for SWE-bench instance JSON as it is.
+"""Repair tasks (kind "repair"): loaders for our scenario folders, for a repository on the
+command line, and for SWE-bench instance JSON as it is. Each gives a `ponder.task.Task`.
 
 Scenario folder format (`scenarios/repair/<name>/`):
 
@@ -12,9 +12,10 @@ Scenario folder format (`scenarios/repair/<name>/`):
 | hidden/          | hidden tests at their repository paths, added after the patch when   |
 |                  | grading (every test in them joins FAIL_TO_PASS); agents never see it |
 
-The hidden part (reference patch, SWE-bench's gold `patch` and `test_patch`, and SWE-bench's
-FAIL_TO_PASS / PASS_TO_PASS, which name tests the agent cannot see) lives in `RepairHidden`;
-agents and verifiers are handed `RepairTask.view()`, a `RepairSpec` with no hidden field.
+The visible part is the problem (`prompt`) and a `Repository` (checkout, test command, the
+visible test ids); the hidden part (reference patch, SWE-bench's `test_patch`, a scenario's
+hidden tests, and the test ids grading requires) lives in `HiddenPart`, which the search never
+receives.
 """
 
 from __future__ import annotations
@@ -28,62 +29,37 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ponder.errors import ConfigError, TaskFormatError
 from ponder.repair.hidden import hidden_tests, read_test_dir
 from ponder.repair.workspace import RepoSnapshot
+from ponder.task import HiddenPart, Repository, Task, VisibleTask
 
 DEFAULT_TEST_CMD = "python3 -m pytest -q"
 
 
-class RepairSpec(BaseModel):
-    """The visible part of a repair task: what agents and verifiers may read."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str
-    problem: str = Field(min_length=1)
-    test_cmd: str = Field(min_length=1)
-    repo_dir: str | None = None
-    repo_url: str | None = None
-    base_commit: str | None = None
-    fail_to_pass: list[str] = Field(default_factory=list)
-    pass_to_pass: list[str] = Field(default_factory=list)
-    setup_patch: str = ""  # applied before any candidate (e.g. SWE-bench tests made visible)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-    def protected_files(self) -> set[str]:
-        """Test files named by the test ids: a candidate may not edit them."""
-        return {tid.split("::", 1)[0] for tid in self.fail_to_pass + self.pass_to_pass}
+def with_repo_dir(task: Task, repo_dir: str | Path) -> Task:
+    """The task with its repository at a local checkout."""
+    repo = task.visible.repository
+    if repo is None:
+        raise ConfigError(f"task {task.id} is not a repair task", fix="pass a repair task")
+    visible = task.visible.model_copy(
+        update={"repository": repo.model_copy(update={"dir": str(Path(repo_dir).resolve())})}
+    )
+    return task.model_copy(update={"visible": visible})
 
 
-class RepairHidden(BaseModel):
-    """What only grading reads, after the search."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    reference_patch: str | None = None
-    test_patch: str = ""  # applied on top of the candidate before grading (SWE-bench)
-    fail_to_pass: list[str] = Field(default_factory=list)
-    pass_to_pass: list[str] = Field(default_factory=list)
-
-
-class RepairTask(BaseModel):
-    """A repair task: the visible spec plus the hidden part."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    spec: RepairSpec
-    hidden: RepairHidden = Field(default_factory=RepairHidden)
-
-    @property
-    def id(self) -> str:
-        return self.spec.id
-
-    def view(self) -> RepairSpec:
-        """The visible-only spec handed to agents and verifiers."""
-        return self.spec
-
-    def with_repo_dir(self, repo_dir: str | Path) -> RepairTask:
-        return self.model_copy(
-            update={"spec": self.spec.model_copy(update={"repo_dir": str(repo_dir)})}
-        )
+def _repair_task(
+    task_id: str,
+    problem: str,
+    repository: Repository,
+    hidden: HiddenPart | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Task:
+    visible = VisibleTask(
+        id=task_id,
+        kind="repair",
+        prompt=problem,
+        repository=repository,
+        metadata=metadata or {},
+    )
+    return Task(visible=visible, hidden=hidden or HiddenPart())
 
 
 class _ScenarioFile(BaseModel):
@@ -97,7 +73,7 @@ class _ScenarioFile(BaseModel):
     description: str | None = None
 
 
-def load_scenario(directory: str | Path) -> RepairTask:
+def load_scenario(directory: str | Path) -> Task:
     """A scenario folder (repo/, problem.md, scenario.json, optional reference.patch)."""
     root = Path(directory)
     meta_path = root / "scenario.json"
@@ -121,29 +97,32 @@ def load_scenario(directory: str | Path) -> RepairTask:
             fix=f"allowed fields: {', '.join(_ScenarioFile.model_fields)}",
         ) from None
     reference = root / "reference.patch"
-    spec = RepairSpec(
-        id=meta.name or root.name,
-        problem=(root / "problem.md").read_text(encoding="utf-8"),
+    repository = Repository(
+        dir=str((root / "repo").resolve()),
         test_cmd=meta.test_cmd,
-        repo_dir=str((root / "repo").resolve()),
         fail_to_pass=meta.fail_to_pass,
         pass_to_pass=meta.pass_to_pass,
-        metadata={"bug_kind": meta.bug_kind, "scenario_dir": str(root.resolve())},
     )
     test_patch, hidden_ids = "", []
     if (root / "hidden").is_dir():
         files = read_test_dir(root / "hidden")
         test_patch, hidden_ids = hidden_tests(RepoSnapshot(root / "repo"), files)
-    hidden = RepairHidden(
-        reference_patch=reference.read_text(encoding="utf-8") if reference.exists() else None,
+    hidden = HiddenPart(
+        reference_solution=reference.read_text(encoding="utf-8") if reference.exists() else None,
         test_patch=test_patch,
-        fail_to_pass=meta.fail_to_pass + hidden_ids if hidden_ids else [],
-        pass_to_pass=meta.pass_to_pass if hidden_ids else [],
+        hidden_fail_to_pass=meta.fail_to_pass + hidden_ids if hidden_ids else [],
+        hidden_pass_to_pass=meta.pass_to_pass if hidden_ids else [],
     )
-    return RepairTask(spec=spec, hidden=hidden)
+    return _repair_task(
+        meta.name or root.name,
+        (root / "problem.md").read_text(encoding="utf-8"),
+        repository,
+        hidden,
+        {"bug_kind": meta.bug_kind},
+    )
 
 
-def load_scenarios(directory: str | Path) -> list[RepairTask]:
+def load_scenarios(directory: str | Path) -> list[Task]:
     """Every scenario folder under `directory`, sorted by name."""
     root = Path(directory)
     found = sorted(p.parent for p in root.glob("*/scenario.json"))
@@ -165,7 +144,7 @@ def task_from_repo(
     fail_to_pass: list[str] | None = None,
     pass_to_pass: list[str] | None = None,
     task_id: str | None = None,
-) -> RepairTask:
+) -> Task:
     """A task from `ponder repair REPO_DIR --test-cmd ... --problem ...` (no hidden part)."""
     root = Path(repo_dir)
     if not root.is_dir():
@@ -176,15 +155,15 @@ def task_from_repo(
         raise ConfigError(
             "the problem statement is empty", fix="pass --problem TEXT or --problem-file F"
         )
-    spec = RepairSpec(
-        id=task_id or root.resolve().name,
-        problem=problem,
+    if not test_cmd.strip():
+        raise ConfigError("the test command is empty", fix='pass --test-cmd "python3 -m pytest -q"')
+    repository = Repository(
+        dir=str(root.resolve()),
         test_cmd=test_cmd,
-        repo_dir=str(root.resolve()),
         fail_to_pass=list(fail_to_pass or []),
         pass_to_pass=list(pass_to_pass or []),
     )
-    return RepairTask(spec=spec)
+    return _repair_task(task_id or root.resolve().name, problem, repository)
 
 
 # ---------------------------------------------------------------- SWE-bench instances
@@ -215,7 +194,7 @@ def swe_bench_task(
     where: str = "instance",
     test_cmd: str | None = None,
     tests_visible: bool = False,
-) -> RepairTask:
+) -> Task:
     """One SWE-bench instance as it is. Its gold patch, test patch and test ids are hidden,
     unless `tests_visible` (the "oracle tests" setting: the test patch is applied before the
     search and FAIL_TO_PASS / PASS_TO_PASS become visible)."""
@@ -228,29 +207,27 @@ def swe_bench_task(
     f2p = _id_list(record.get("FAIL_TO_PASS"), where, "FAIL_TO_PASS")
     p2p = _id_list(record.get("PASS_TO_PASS"), where, "PASS_TO_PASS")
     test_patch = record.get("test_patch") or ""
-    spec = RepairSpec(
-        id=record["instance_id"],
-        problem=record["problem_statement"],
-        test_cmd=test_cmd or DEFAULT_TEST_CMD,
-        repo_url=f"https://github.com/{record['repo']}.git",
+    repository = Repository(
+        url=f"https://github.com/{record['repo']}.git",
         base_commit=record["base_commit"],
+        test_cmd=test_cmd or DEFAULT_TEST_CMD,
         fail_to_pass=f2p if tests_visible else [],
         pass_to_pass=p2p if tests_visible else [],
         setup_patch=test_patch if tests_visible else "",
-        metadata={"repo": record["repo"], "version": record.get("version"), "source": "swe-bench"},
     )
-    hidden = RepairHidden(
-        reference_patch=record.get("patch"),
+    hidden = HiddenPart(
+        reference_solution=record.get("patch"),
         test_patch=test_patch,  # grading applies it after the patch, in both settings
-        fail_to_pass=f2p,
-        pass_to_pass=p2p,
+        hidden_fail_to_pass=f2p,
+        hidden_pass_to_pass=p2p,
     )
-    return RepairTask(spec=spec, hidden=hidden)
+    metadata = {"repo": record["repo"], "version": record.get("version"), "source": "swe-bench"}
+    return _repair_task(
+        record["instance_id"], record["problem_statement"], repository, hidden, metadata
+    )
 
 
-def load_swe_bench(
-    path: str | Path, instance_id: str | None = None, **options: Any
-) -> list[RepairTask]:
+def load_swe_bench(path: str | Path, instance_id: str | None = None, **options: Any) -> list[Task]:
     """SWE-bench instances from a .jsonl (one per line) or .json (list) file."""
     path = Path(path)
     if not path.is_file():

@@ -4,7 +4,7 @@ Every run goes through the patch judge (`ponder.repair.judging`): a driver proce
 test process starts the command with a pytest plug-in loaded from outside the repository, and
 signs what the plug-in reported. Output is kept for prompts, never read for outcomes.
 
-Runners (a registry, chosen by name): `subprocess` (a temp copy on this machine; NOT
+Runners (a registry, chosen by name): `local` (a temp copy on this machine; NOT
 isolated, for tests and machines without Docker), `docker` (a fresh container per run via
 `ponder.sandbox.repo.run_repo_job`), `pool` (any `Sandbox`, the repository sent as job files).
 Every runner caches results by the hash of (repository state, patch, command).
@@ -332,20 +332,34 @@ class DockerRepoRunner(CachingRunner):
 
 
 RUNNERS: dict[str, Callable[..., CachingRunner]] = {
-    "subprocess": SubprocessRunner,
+    "local": lambda budget=None, **kw: SubprocessRunner(budget, python=sys.executable, **kw),
     "docker": DockerRepoRunner,
 }
+"""Runners by the sandbox name they stand for (`--sandbox docker|local`)."""
 
 
 def make_runner(name: str, budget: Budget | None = None, **options) -> CachingRunner:
-    """A runner by name (`pool` needs a sandbox: use SandboxRunner(sandbox) directly)."""
+    """A runner by sandbox name (`pool` needs a sandbox: use SandboxRunner(sandbox) directly)."""
     try:
         factory = RUNNERS[name]
     except KeyError:
         raise ConfigError(
-            f"unknown test runner {name!r}", fix=f"use one of: {', '.join(RUNNERS)}"
+            f"unknown sandbox {name!r} for repository tests",
+            fix=f"use one of: {', '.join(RUNNERS)}",
         ) from None
     return factory(budget=budget, **options)
+
+
+def runner_for(sandbox, budget: Budget | None = None, timeout_s: float = 300.0) -> CachingRunner:
+    """The repository runner a run's sandbox implies: a fresh container per run (test files
+    root-owned) when the sandbox isolates (`--sandbox docker`), a temp copy run by this
+    interpreter when it does not (`--sandbox local`)."""
+    if sandbox is None:
+        raise ConfigError(
+            "repository tests need a sandbox", fix="run with --sandbox docker (or local)"
+        )
+    name = "docker" if getattr(sandbox, "isolated", True) else "local"
+    return make_runner(name, budget, timeout_s=timeout_s)
 
 
 # ---------------------------------------------------------------- outcomes

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 
 from ponder.repair.patches import apply_patch
-from ponder.repair.task import RepairSpec
 from ponder.repair.testing import RepoRunner, TestReport, run_and_score
 from ponder.repair.workspace import PatchedView, RepoSnapshot
+from ponder.task import Repository
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,13 @@ class RepoTools:
                         return hits
         return hits
 
-    async def run_tests(self, spec: RepairSpec, runner: RepoRunner) -> TestReport:
-        """The task's test command in a fresh copy at this patch, scored per test id."""
+    async def run_tests(self, repository: Repository, runner: RepoRunner) -> TestReport:
+        """The repository's test command in a fresh copy at this patch, scored per test id."""
         return await run_and_score(
-            runner, self.snapshot, self.patch, spec.test_cmd, spec.fail_to_pass, spec.pass_to_pass
+            runner,
+            self.snapshot,
+            self.patch,
+            repository.test_cmd,
+            repository.fail_to_pass,
+            repository.pass_to_pass,
         )

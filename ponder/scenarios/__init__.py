@@ -5,72 +5,72 @@ A plug-in package declares, in its pyproject.toml,
     [project.entry-points."ponder.scenarios"]
     mybench = "mypkg.bench:MyScenario"
 
-where `MyScenario(source: str | None = None)` subclasses `ponder.scenarios.Scenario`.
+where `MyScenario(source: str | None = None)` subclasses `ponder.scenarios.Scenario`; in code,
+`register_scenario("mybench", MyScenario)` (or `@register_scenario("mybench")`) does the same.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from importlib.metadata import entry_points
+from typing import TypeVar
 
 from ponder.errors import ConfigError
+from ponder.plugins import Registry
 from ponder.scenarios.base import Scenario, select_tasks
 from ponder.scenarios.gsm8k import Gsm8kScenario
 from ponder.scenarios.humaneval import HumanEvalScenario
 from ponder.scenarios.math500 import Math500Scenario
 from ponder.scenarios.mbpp import MbppPlusScenario, MbppScenario
+from ponder.scenarios.repair import RepairScenario
 from ponder.task import Task
 
 ENTRY_POINT_GROUP = "ponder.scenarios"
 
 ScenarioFactory = Callable[..., Scenario]
+F = TypeVar("F", bound=ScenarioFactory)
 
-BUILTIN: dict[str, ScenarioFactory] = {
+SCENARIOS: Registry[ScenarioFactory] = Registry("scenario", ENTRY_POINT_GROUP, ignore_case=True)
+"""Scenario factories by name (case-insensitive): built-ins, `register_scenario`, plug-ins."""
+
+for _name, _factory in {
     "humaneval": HumanEvalScenario,
     "humaneval+": partial(HumanEvalScenario, strict=True),
     "mbpp": MbppScenario,
     "mbpp+": MbppPlusScenario,
     "gsm8k": Gsm8kScenario,
     "math500": Math500Scenario,
-}
-"""Built-in scenarios by name (read-only; plug-ins come from entry points)."""
+    "repair": RepairScenario,
+}.items():
+    SCENARIOS.register(_name, _factory)
+del _name, _factory
 
 
-def _plugins() -> dict[str, ScenarioFactory]:
-    return {ep.name.lower(): ep.load for ep in entry_points(group=ENTRY_POINT_GROUP)}
+def register_scenario(name: str, factory: F | None = None) -> F | Callable[[F], F]:
+    """Make `factory(source: str | None)` (e.g. a Scenario subclass) the scenario `name`;
+    without `factory`, a class decorator that does so."""
+    return SCENARIOS.register(name, factory)
 
 
 def known_scenarios() -> list[str]:
     """Names of every scenario: built-ins, then installed plug-ins."""
-    return list(BUILTIN) + sorted(set(_plugins()) - set(BUILTIN))
+    return SCENARIOS.names()
 
 
 def get_scenario(name: str, source: str | None = None) -> Scenario:
     """The scenario called `name` (case-insensitive); `source` = an HF dataset name or None."""
-    key = name.lower()
-    if key in BUILTIN:
-        return BUILTIN[key](source)
-    plugin = _plugins().get(key)
-    if plugin is None:
-        raise ConfigError(
-            f"unknown scenario {name!r}",
-            fix=f"use one of: {', '.join(known_scenarios())} (or install a plug-in that "
-            f"declares the entry point group {ENTRY_POINT_GROUP!r})",
-        )
-    scenario = plugin()(source)
+    scenario = SCENARIOS.get(name)(source)
     if not isinstance(scenario, Scenario):
         raise ConfigError(
-            f"scenario plug-in {name!r} built a {type(scenario).__name__}, not a Scenario",
-            fix="make the entry point name a subclass of ponder.scenarios.Scenario",
+            f"scenario {name!r} built a {type(scenario).__name__}, not a Scenario",
+            fix="register (or name in the entry point) a subclass of ponder.scenarios.Scenario",
         )
     return scenario
 
 
 def is_scenario_ref(ref: str) -> bool:
     """True when `ref` starts with a scenario name and a slash (`humaneval/HumanEval/0`)."""
-    head = ref.split("/", 1)[0].lower()
-    return "/" in ref and (head in BUILTIN or head in _plugins())
+    return "/" in ref and ref.split("/", 1)[0] in SCENARIOS
 
 
 def resolve_task(ref: str, source: str | None = None) -> Task:
@@ -98,12 +98,13 @@ def resolve_task(ref: str, source: str | None = None) -> Task:
 
 
 __all__ = [
-    "BUILTIN",
     "ENTRY_POINT_GROUP",
+    "SCENARIOS",
     "Scenario",
     "get_scenario",
     "is_scenario_ref",
     "known_scenarios",
+    "register_scenario",
     "resolve_task",
     "select_tasks",
 ]

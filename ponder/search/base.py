@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypedDict  # pydantic validates it on Python < 3.12
 
 from ponder.agents import Critique, Draft, Refiner, Reviewer, Solver
-from ponder.agents.kinds import kind_of
 from ponder.budget import Budget
+from ponder.kinds import kind_for
+from ponder.kinds.origin import Origin
 from ponder.task import VisibleTask
 from ponder.tree import Node, ThoughtTree
 from ponder.verifiers.base import Candidate, Verdict, Verifier, is_collective
@@ -155,20 +156,36 @@ class SearchContext:
             self.budget,
             greedy=greedy,
             seed=self.seed_for("complete", parent_id, len(self.tree.children(parent_id))),
+            origin=self.origin(parent_id),
         )
         return [self.add_candidate(parent_id, d) for d in drafts]
 
+    def origin(self, parent_id: str) -> Origin:
+        """What a new child of `parent_id` builds on, for kinds that keep state on nodes: the
+        candidate it revises (None under the root or a thought), the root, and why its last
+        siblings did not parse."""
+        parent = self.node(parent_id)
+        failed = [c.parse_error for c in self.tree.children(parent_id) if c.parse_error]
+        return Origin(
+            parent=parent if parent.kind == "candidate" else None,
+            root=self.tree.root,
+            rejected=tuple(failed[-2:]),
+        )
+
     def add_candidate(self, parent_id: str, draft: Draft, **meta: Any) -> str:
-        """Record a Draft as a candidate node (failed with its parse error when it did not parse)."""
-        code = kind_of(self.task).name == "code"
+        """Record a Draft as a candidate node (failed with its parse error when it did not
+        parse); the kind's state of the draft (a patch) goes into the node's meta."""
+        kind = kind_for(self.task, self.solver.settings)
         node = self.tree.add_child(
             parent_id,
             "candidate",
-            (draft.answer if code and draft.ok else draft.text) or "",
+            kind.candidate_text(draft) or "",
             answer=draft.answer,
             parse_error=draft.parse_error,
             status="open" if draft.ok else "failed",
-            meta={"raw": draft.text, "steps": draft.steps, "tokens": draft.tokens} | meta,
+            meta={"raw": draft.text, "steps": draft.steps, "tokens": draft.tokens}
+            | draft.state
+            | meta,
         )
         if not draft.ok:
             self.tree.update(node.id, feedback=f"unparsable output: {draft.parse_error}")
@@ -277,6 +294,7 @@ class SearchContext:
             node.step_scores or None,
             self.budget,
             seed=self.seed_for("review", candidate_id),
+            origin=self.origin(candidate_id),
         )
         self.tree.update(
             candidate_id,
@@ -289,18 +307,27 @@ class SearchContext:
         node = self.node(candidate_id)
         return Critique(text=node.critique or node.feedback, wrong_step=node.meta.get("wrong_step"))
 
-    async def patch(self, candidate_id: str) -> str:
-        """Refiner's rewrite of a candidate, added as its child."""
+    async def revise(self, candidate_id: str, n: int = 1, greedy: bool = True) -> list[str]:
+        """The Refiner's n rewrites of a candidate from its feedback and critique (one call),
+        added as its children: refine's step, and mcts's expansion of a candidate node."""
         node = self.node(candidate_id)
-        draft = await self.refiner.patch(
+        drafts = await self.refiner.revise(
             self.task,
             self.draft(candidate_id),
             node.feedback,
             self.critique_of(candidate_id),
             self.budget,
-            seed=self.seed_for("patch", candidate_id),
+            n=self.budget.samples_left(n, self.refiner.settings.candidate_max_tokens),
+            greedy=greedy,
+            seed=self._revise_seed(candidate_id, n, greedy),
+            origin=self.origin(candidate_id),
         )
-        return self.add_candidate(candidate_id, draft, refined_from=candidate_id)
+        return [self.add_candidate(candidate_id, d, refined_from=candidate_id) for d in drafts]
+
+    def _revise_seed(self, candidate_id: str, n: int, greedy: bool) -> int:
+        if greedy and n == 1:  # refine's rewrite: the seed (and cache key) it always had
+            return self.seed_for("patch", candidate_id)
+        return self.seed_for("revise", candidate_id, len(self.tree.children(candidate_id)))
 
     # ------------------------------------------------------------ choosing
 

@@ -93,7 +93,7 @@ class Magicore(RootOnceStrategy):
         for candidate_id in state.get("failing", []):
             if ctx.budget.exhausted():
                 break
-            fresh.append(await ctx.patch(candidate_id))
+            fresh += await ctx.revise(candidate_id)
         return Step("execute", {"fresh": fresh, "rounds": state.get("rounds", 0) + 1})
 
     def choose(self, ctx: SearchContext, state: SearchState) -> Node | None:

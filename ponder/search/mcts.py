@@ -8,16 +8,26 @@ sibling, which is simulated too -> backpropagate every simulated value up its pa
 stops early when a candidate passes every public test and no verifier doubts it: with the
 `generated_tests` verifier, a candidate that passes weak public tests but disagrees with the
 generated tests is rethought like a failing one while the budget lasts.
+
+`expand="candidates"` searches over whole candidates instead (SWE-Search style; repair's
+patches): the nodes below the root are candidates. The root's first expansion is one greedy
+candidate plus k-1 sampled ones (later ones k sampled); a candidate's expansion is k rewrites
+of it by the Refiner from its feedback and critique (`ctx.revise`). Each new candidate is
+verified and valued by its own verdicts, and its value backed up its path; the best failing
+ones are reviewed, so their children see the critique. `widening=True` adds progressive
+widening: a node is expanded again (up to `max_expansions` times) while its children all
+scored zero, and re-expanding it competes with its best child (`select_widening`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
+from ponder.errors import ConfigError
 from ponder.search.base import (
     SearchContext,
     SearchState,
@@ -37,7 +47,7 @@ SelectionRule = Callable[[Node, Node, float], float]
 class MCTSState(SearchState, total=False):
     """What MCTS keeps between phases, besides the shared state."""
 
-    evaluated: list[str]  # nodes simulated and valued this iteration, owed a backpropagation
+    evaluated: list[str]  # nodes simulated (or candidates) valued this iteration, owed a backup
 
 
 def uct(parent: Node, child: Node, c: float) -> float:
@@ -57,17 +67,31 @@ SELECTION_RULES: dict[str, SelectionRule] = {"uct": uct, "puct": puct}
 
 class MCTSOptions(StrategyOptions):
     max_iterations: int = Field(8, ge=1, description="select-expand-simulate-backpropagate loops")
-    k: int = Field(3, ge=1, description="thoughts per expansion (one call, n=k): the width limit")
-    max_depth: int = Field(3, ge=1, description="thoughts on a path: the depth limit")
+    expand: Literal["thoughts", "candidates"] = Field(
+        "thoughts",
+        description="what the tree's nodes are: thoughts simulated by a greedy candidate "
+        "(RethinkMCTS), or whole candidates expanded by the Refiner's rewrites (repair's patches)",
+    )
+    k: int = Field(
+        3, ge=1, description="thoughts (or candidates) per expansion (one call, n=k): the width"
+    )
+    max_depth: int = Field(
+        3, ge=1, description="thoughts (or candidates, each built on its parent) on a path"
+    )
     c: float = Field(1.0, ge=0.0, description="exploration constant")
     rule: str = Field("uct", description=f"selection rule: {', '.join(SELECTION_RULES)}")
     root_rollout: bool = Field(
         True,
-        description="first simulate a direct candidate from the root; thoughts only if it fails",
+        description="first simulate a direct candidate from the root; thoughts only if it fails "
+        "(expand=thoughts only: candidate mode's first candidate is the greedy one)",
     )
-    rethink: bool = Field(True, description="rewrite the first wrong thought of failing candidates")
+    rethink: bool = Field(
+        True,
+        description="rewrite the first wrong thought of failing candidates (with "
+        "expand=candidates: review failing candidates, whose critique their rewrites see)",
+    )
     rethinks_per_iteration: int = Field(
-        1, ge=0, description="failing candidates rethought per iteration"
+        1, ge=0, description="failing candidates rethought (or reviewed) per iteration"
     )
     step_scorer: str | None = Field(
         None,
@@ -82,6 +106,14 @@ class MCTSOptions(StrategyOptions):
         ge=0.0,
         le=1.0,
         description="without a pass/fail verdict (math), rethink values below this",
+    )
+    widening: bool = Field(
+        False,
+        description="progressive widening (expand=candidates): expand a node again while its "
+        "children all scored zero, or when that beats its best child's UCT",
+    )
+    max_expansions: int = Field(
+        3, ge=1, description="with widening: times one node may be expanded"
     )
 
 
@@ -115,6 +147,92 @@ def select_leaf(tree: ThoughtTree, rule: SelectionRule, c: float) -> tuple[Node 
         node = max(kids, key=lambda k: (rule(node, k, c), -int(k.id[1:])))
 
 
+def live_children(tree: ThoughtTree, node_id: str, skip: set[str]) -> list[Node]:
+    """Candidate children that can be searched: parsed, valued, and not in `skip`."""
+    return [
+        c
+        for c in tree.children(node_id)
+        if c.kind == "candidate"
+        and c.parse_error is None
+        and "value" in c.meta
+        and c.id not in skip
+    ]
+
+
+def expansions(node: Node) -> int:
+    """Times a node was expanded (kept in its meta, so a resumed run's replayed tree has it)."""
+    return int(node.meta.get("expansions", 0))
+
+
+def select_candidate(
+    tree: ThoughtTree, rule: SelectionRule, c: float, max_depth: int
+) -> Node | None:
+    """Candidate mode without widening: descend by `rule` to a node never expanded (below
+    `max_depth`); an expanded node without live children is a dead end, skipped. None when
+    the whole tree is spent."""
+    dead: set[str] = set()
+    node = tree.root
+    while True:
+        if not expansions(node) and node.depth < max_depth:
+            return node
+        kids = live_children(tree, node.id, dead)
+        if not kids:
+            dead.add(node.id)
+            if node.parent is None:
+                return None
+            node = tree.root  # restart the descent without the dead branch
+            continue
+        node = max(kids, key=lambda k: (rule(node, k, c), -int(k.id[1:])))
+
+
+def widening_uct(parent: Node, child: Node, c: float) -> float:
+    """The UCT that children compete by under progressive widening (repair's: smoothed, so
+    it is finite for every child): value + c * sqrt(ln(N(parent) + 1) / (N(child) + 1))."""
+    visits = max(1, parent.visits)
+    return child.value + c * math.sqrt(math.log(visits + 1) / (child.visits + 1))
+
+
+def widen_score(node: Node, live: list[Node], c: float) -> float:
+    """What expanding `node` once more is worth against its best child's `widening_uct`:
+    half its best child's own value plus an exploration bonus that shrinks with every
+    expansion made: 0.5 * max value + c * sqrt(ln(N + 1) / (expansions + 1))."""
+    visits = max(1, node.visits)
+    best = max(k.meta["value"] for k in live)
+    return 0.5 * best + c * math.sqrt(math.log(visits + 1) / (expansions(node) + 1))
+
+
+def select_widening(
+    tree: ThoughtTree, c: float, max_depth: int, max_expansions: int
+) -> Node | None:
+    """Candidate mode with progressive widening: descend by `widening_uct` to a node to
+    expand. A node whose live children all scored zero (or that has none) is expanded again
+    while it may be (depth below `max_depth`, fewer than `max_expansions` expansions);
+    otherwise expanding it again competes with its best child (`widen_score`), and wins
+    too when that child is at `max_depth`. A spent subtree (neither it nor anything below
+    it may be expanded) is skipped. None when the whole tree is spent."""
+    spent: set[str] = set()
+    while tree.root_id not in spent:
+        node = tree.root
+        while True:
+            live = live_children(tree, node.id, spent)
+            can_expand = node.depth < max_depth and expansions(node) < max_expansions
+            if not live or all(k.meta["value"] == 0.0 for k in live):
+                if can_expand:
+                    return node
+                spent.add(node.id)
+                break
+            best = max(live, key=lambda k: (widening_uct(node, k, c), -int(k.id[1:])))
+            if can_expand and (
+                widen_score(node, live, c) > widening_uct(node, best, c) or best.depth >= max_depth
+            ):
+                return node
+            if best.depth >= max_depth:
+                spent.add(best.id)
+                break
+            node = best
+    return None
+
+
 def set_priors(tree: ThoughtTree, step_values: dict[str, float]) -> None:
     """PUCT priors from the step scorer: each new thought's score over its new siblings' sum."""
     by_parent: dict[str | None, list[str]] = {}
@@ -136,19 +254,40 @@ class MCTS(Strategy):
     def __init__(self, options: MCTSOptions | None = None) -> None:
         super().__init__(options)
         if self.options.rule not in SELECTION_RULES:
-            from ponder.errors import ConfigError
-
             raise ConfigError(
                 f"unknown MCTS selection rule {self.options.rule!r}",
                 fix=f"use one of: {', '.join(SELECTION_RULES)}",
             )
         self.rule = SELECTION_RULES[self.options.rule]
+        o = self.options
+        if o.expand == "candidates" and o.step_scorer:
+            raise ConfigError(
+                "MCTS option step_scorer scores thoughts; expand='candidates' has none",
+                fix="drop step_scorer, or use expand='thoughts'",
+            )
+        if o.widening and o.expand != "candidates":
+            raise ConfigError(
+                "MCTS progressive widening needs candidate nodes (expand='candidates')",
+                fix="set expand='candidates', or drop widening",
+            )
+        if o.widening and o.rule != "uct":
+            raise ConfigError(
+                f"MCTS progressive widening selects by UCT, not {o.rule!r}",
+                fix="use rule='uct' with widening, or drop widening",
+            )
+
+    @property
+    def candidates(self) -> bool:
+        """Candidate mode: the tree's nodes below the root are whole candidates."""
+        return self.options.expand == "candidates"
 
     # ------------------------------------------------------------ phases
 
     async def select(self, ctx: SearchContext, state: MCTSState) -> Step:
         if state.get("iteration", 0) >= self.options.max_iterations:
             return Step("finalize", {"stop": f"{self.options.max_iterations} iterations done"})
+        if self.candidates:
+            return self._select_candidate(ctx)
         leaf, exhausted = select_leaf(ctx.tree, self.rule, self.options.c)
         for node_id in exhausted:
             ctx.tree.update(node_id, meta=ctx.node(node_id).meta | {"exhausted": True})
@@ -156,8 +295,27 @@ class MCTS(Strategy):
             return Step("finalize", {"stop": "the tree is fully explored"})
         return Step("expand", {"frontier": [leaf.id], "evaluated": []})
 
+    def _select_candidate(self, ctx: SearchContext) -> Step:
+        o = self.options
+        if o.widening:
+            leaf = select_widening(ctx.tree, o.c, o.max_depth, o.max_expansions)
+        else:
+            leaf = select_candidate(ctx.tree, self.rule, o.c, o.max_depth)
+        if leaf is None:
+            limits = "max_depth and max_expansions" if o.widening else "max_depth"
+            return Step(
+                "finalize",
+                {
+                    "stop": f"the tree is fully explored (every node at {limits} or without "
+                    "live children)"
+                },
+            )
+        return Step("expand", {"frontier": [leaf.id], "evaluated": []})
+
     async def expand(self, ctx: SearchContext, state: MCTSState) -> Step:
         (leaf_id,) = state["frontier"]
+        if self.candidates:
+            return await self._expand_candidate(ctx, leaf_id)
         leaf = ctx.node(leaf_id)
         if self.options.root_rollout and leaf.parent is None and "rollout" not in leaf.meta:
             # Simulate the root itself first: an easy task is solved by the direct answer at
@@ -169,12 +327,37 @@ class MCTS(Strategy):
         fresh = await ctx.propose_each([leaf_id], self.options.k)
         return Step("execute" if fresh else "backpropagate", {"fresh": fresh})
 
+    async def _expand_candidate(self, ctx: SearchContext, leaf_id: str) -> Step:
+        """k new candidates under the leaf: from the root, written by the Solver (the first
+        time one greedy and k-1 sampled); under a candidate, its Refiner rewrites."""
+        o = self.options
+        leaf = ctx.node(leaf_id)
+        first = not ctx.tree.children(leaf_id)
+        ctx.tree.update(
+            leaf_id, meta=leaf.meta | {"expanded": True, "expansions": expansions(leaf) + 1}
+        )
+        if leaf.parent is None:
+            fresh = await ctx.complete(leaf_id, n=1, greedy=True) if first else []
+            if o.k - len(fresh) > 0 and not ctx.budget.exhausted():
+                fresh += await ctx.complete(leaf_id, n=o.k - len(fresh))
+        else:  # from its feedback, and its critique when the Reviewer saw it after scoring
+            fresh = await ctx.revise(leaf_id, n=o.k, greedy=False)
+        for node_id in fresh:
+            ctx.tree.update(node_id, prior=1.0 / len(fresh))
+        return Step("execute" if fresh else "backpropagate", {"fresh": fresh})
+
     async def execute(self, ctx: SearchContext, state: MCTSState) -> Step:
-        """Simulation: one greedy candidate per fresh thought, all verified in one batch."""
-        await ctx.simulate(state.get("fresh", []))
+        """Simulation: one greedy candidate per fresh thought, all verified in one batch (in
+        candidate mode, the fresh candidates themselves are verified)."""
+        if self.candidates:
+            await ctx.verify(state.get("fresh", []))
+        else:
+            await ctx.simulate(state.get("fresh", []))
         return Step("score")
 
     async def score(self, ctx: SearchContext, state: MCTSState) -> Step:
+        if self.candidates:
+            return self._score_candidates(ctx, state)
         fresh = [i for i in state.get("fresh", []) if "rollout" in ctx.node(i).meta]
         await self._value(ctx, fresh)
         evaluated = [*state.get("evaluated", []), *fresh]
@@ -190,6 +373,26 @@ class MCTS(Strategy):
             and t != ctx.tree.root_id  # a direct answer has no thought to rethink
         ]
         failing.sort(key=lambda c: (ctx.value(c), -int(c[1:])), reverse=True)
+        failing = failing[: self.options.rethinks_per_iteration]
+        return Step(
+            "review" if failing else "backpropagate", {"evaluated": evaluated, "failing": failing}
+        )
+
+    def _score_candidates(self, ctx: SearchContext, state: MCTSState) -> Step:
+        """Value each fresh candidate by its own verdicts (unparsable ones 0.0, still a visit);
+        stop on a solved one, else send the best failing ones that may still be expanded to
+        the Reviewer."""
+        fresh = state.get("fresh", [])
+        for node_id in fresh:
+            ctx.tree.update(node_id, meta=ctx.node(node_id).meta | {"value": ctx.value(node_id)})
+        evaluated = [*state.get("evaluated", []), *fresh]
+        solved = solved_updates(ctx, fresh)
+        if solved or not self.options.rethink:
+            return Step("backpropagate", {"evaluated": evaluated, **solved})
+        failing = [
+            i for i in fresh if self._failed(ctx, i) and ctx.node(i).depth < self.options.max_depth
+        ]
+        failing.sort(key=lambda i: (ctx.value(i), -int(i[1:])), reverse=True)
         failing = failing[: self.options.rethinks_per_iteration]
         return Step(
             "review" if failing else "backpropagate", {"evaluated": evaluated, "failing": failing}
@@ -228,7 +431,11 @@ class MCTS(Strategy):
         return ctx.value(candidate_id) < self.options.rethink_below
 
     async def refine(self, ctx: SearchContext, state: MCTSState) -> Step:
-        """Rethink: the Refiner rewrites the first wrong thought; the new thought is its sibling."""
+        """Rethink: the Refiner rewrites the first wrong thought; the new thought is its sibling.
+        In candidate mode the review's critique waits on the node for its expansion: nothing
+        to do here."""
+        if self.candidates:
+            return Step("backpropagate", {"failing": []})
         fresh = []
         for candidate_id in state.get("failing", []):
             if ctx.budget.exhausted():
@@ -275,8 +482,8 @@ class MCTS(Strategy):
         return Step("select", updates)
 
     def _backpropagate(self, ctx: SearchContext, evaluated: list[str]) -> None:
-        """Back every simulated value up its path (a visit to each node on it), once: a
-        finalize rerun after an interrupt must not count a simulation twice."""
+        """Back every simulated (or candidate's) value up its path (a visit to each node on
+        it), once: a finalize rerun after an interrupt must not count a simulation twice."""
         for thought_id in evaluated:
             node = ctx.node(thought_id)
             if node.meta.get("backed_up"):

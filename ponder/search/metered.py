@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from ponder.budget import Budget, Hold
@@ -133,3 +133,11 @@ class MeteredSandbox(Sandbox):
 
     def describe(self) -> str:
         return self.inner.describe()
+
+
+def admission(sandbox: Any) -> AbstractAsyncContextManager[Any]:
+    """The admission of one sandbox run that does not go through `sandbox.run` (a repository's
+    tests in their own container): the metered sandbox's gate, else none."""
+    if isinstance(sandbox, MeteredSandbox):
+        return sandbox.meter.admit(sandbox.meter.budget.hold_sandbox_run)
+    return nullcontext()

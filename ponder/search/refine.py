@@ -56,7 +56,7 @@ class Refine(RootOnceStrategy):
         return Step("review", {"failing": [target_id]})
 
     async def refine(self, ctx: SearchContext, state: RefineState) -> Step:
-        fresh = [await ctx.patch(cid) for cid in state.get("failing", [])]
+        fresh = [i for cid in state.get("failing", []) for i in await ctx.revise(cid)]
         return Step("execute", {"fresh": fresh, "rounds": state.get("rounds", 0) + 1})
 
     def choose(self, ctx: SearchContext, state: SearchState) -> Node | None:

@@ -1,40 +1,18 @@
-"""The strategy registry: each strategy module registers its class by name."""
+"""The strategy registry: each strategy module registers its class by name; plug-ins come
+from the `ponder.strategies` entry-point group (entries name a Strategy subclass)."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
 
 from ponder.errors import ConfigError
+from ponder.plugins import Registry
 from ponder.search.base import SearchState, Strategy, state_keys
 
-_STRATEGIES: dict[str, type[Strategy]] = {}
-_BUILTIN_MODULES = (
-    "ponder.search.greedy",
-    "ponder.search.best_of_n",
-    "ponder.search.self_consistency",
-    "ponder.search.tot",
-    "ponder.search.beam",
-    "ponder.search.dvts",
-    "ponder.search.mcts",
-    "ponder.search.refine",
-    "ponder.search.magicore",
-)
-
-
-def register_strategy(name: str) -> Callable[[type[Strategy]], type[Strategy]]:
-    """Class decorator: make a strategy available to `get_strategy(name)`."""
-
-    def deco(cls: type[Strategy]) -> type[Strategy]:
-        check_state(name, cls)
-        cls.name = name
-        _STRATEGIES[name] = cls
-        return cls
-
-    return deco
+ENTRY_POINT_GROUP = "ponder.strategies"
 
 
 def check_state(name: str, cls: type[Strategy]) -> None:
@@ -52,24 +30,48 @@ def check_state(name: str, cls: type[Strategy]) -> None:
         )
 
 
-def _load_builtins() -> None:
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
+def _adapt(name: str, cls: Any) -> type[Strategy]:
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        raise ConfigError(
+            f"strategy {name!r} is {cls!r}, not a Strategy subclass",
+            fix="register (or name in the entry point) a subclass of ponder.search.Strategy",
+        )
+    check_state(name, cls)
+    cls.name = name
+    return cls
+
+
+STRATEGIES: Registry[type[Strategy]] = Registry(
+    "strategy",
+    ENTRY_POINT_GROUP,
+    modules=(
+        "ponder.search.greedy",
+        "ponder.search.best_of_n",
+        "ponder.search.self_consistency",
+        "ponder.search.tot",
+        "ponder.search.beam",
+        "ponder.search.dvts",
+        "ponder.search.mcts",
+        "ponder.search.refine",
+        "ponder.search.magicore",
+    ),
+    adapt=_adapt,
+)
+_STRATEGIES = STRATEGIES.entries  # tests patch it
+_load_builtins = STRATEGIES.load_builtins
+
+
+def register_strategy(name: str) -> Callable[[type[Strategy]], type[Strategy]]:
+    """Class decorator: make a strategy available to `get_strategy(name)`."""
+    return STRATEGIES.register(name)
 
 
 def known_strategies() -> list[str]:
-    _load_builtins()
-    return sorted(_STRATEGIES)
+    return sorted(STRATEGIES.names())
 
 
 def strategy_class(name: str) -> type[Strategy]:
-    _load_builtins()
-    try:
-        return _STRATEGIES[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown strategy {name!r}", fix=f"use one of: {', '.join(known_strategies())}"
-        ) from None
+    return STRATEGIES.get(name)
 
 
 def get_strategy(name: str, options: dict[str, Any] | None = None) -> Strategy:

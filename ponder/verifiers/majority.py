@@ -12,9 +12,9 @@ import asyncio
 
 from ponder.budget import Budget
 from ponder.errors import ConfigError
+from ponder.kinds.answers import extract_answer, same_answer
 from ponder.sandbox.base import Sandbox
 from ponder.task import VisibleTask
-from ponder.verifiers.answers import extract_answer, same_answer
 from ponder.verifiers.base import Candidate, Verdict
 from ponder.verifiers.programs import program_of, runner_for
 from ponder.verifiers.registry import register_verifier

@@ -16,8 +16,8 @@ import weakref
 from dataclasses import dataclass
 
 from ponder.budget import Budget
+from ponder.kinds.answers import extract_boxed, extract_phrase
 from ponder.sandbox.base import ExecResult, Job, Limits, Sandbox
-from ponder.verifiers.answers import extract_boxed, extract_phrase
 
 _FENCE = re.compile(r"```[ \t]*(python3?|py)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL | re.IGNORECASE)
 _TRACE_LINE = re.compile(r'File "[^"]*main\.py", line (\d+)')

@@ -2,75 +2,45 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import Any
 
 from ponder.errors import ConfigError
+from ponder.plugins import Registry
 from ponder.verifiers.base import Verifier
 
 ENTRY_POINT_GROUP = "ponder.verifiers"
 RUNTIME_PARTS = ("sandbox", "model", "budget")  # passed only to factories that name them
 VerifierFactory = Callable[..., Verifier]
 
-_BUILTIN: dict[str, VerifierFactory] = {}
-_BUILTIN_MODULES = (
-    "ponder.verifiers.tests",
-    "ponder.verifiers.judge",
-    "ponder.verifiers.majority",
-    "ponder.verifiers.executes",
-    "ponder.verifiers.generated_tests",
-    "ponder.verifiers.chooser",
-    "ponder.verifiers.composite",
-    "ponder.verifiers.prm",
+VERIFIERS: Registry[VerifierFactory] = Registry(
+    "verifier",
+    ENTRY_POINT_GROUP,
+    modules=(
+        "ponder.verifiers.tests",
+        "ponder.verifiers.judge",
+        "ponder.verifiers.majority",
+        "ponder.verifiers.executes",
+        "ponder.verifiers.generated_tests",
+        "ponder.verifiers.chooser",
+        "ponder.verifiers.composite",
+        "ponder.verifiers.prm",
+        "ponder.verifiers.repo_tests",
+    ),
 )
+_BUILTIN = VERIFIERS.entries  # tests patch it
+_load_builtins = VERIFIERS.load_builtins
 
 
 def register_verifier(name: str) -> Callable[[VerifierFactory], VerifierFactory]:
     """Class decorator: make a verifier available to `get_verifier(name)`."""
-
-    def deco(factory: VerifierFactory) -> VerifierFactory:
-        _BUILTIN[name] = factory
-        return factory
-
-    return deco
-
-
-def _load_builtins() -> None:
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
-
-
-def _plugins() -> dict[str, Any]:
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return VERIFIERS.register(name)
 
 
 def known_verifiers() -> list[str]:
     """Names of the built-in verifiers and of every installed plug-in."""
-    _load_builtins()
-    return sorted(set(_BUILTIN) | set(_plugins()))
-
-
-def _resolve(name: str) -> VerifierFactory:
-    _load_builtins()
-    if name in _BUILTIN:
-        return _BUILTIN[name]
-    plugin = _plugins().get(name)
-    if plugin is None:
-        raise ConfigError(
-            f"unknown verifier {name!r}",
-            fix=f"use one of: {', '.join(known_verifiers())} (or install a plug-in that "
-            f"declares it in the '{ENTRY_POINT_GROUP}' entry-point group)",
-        )
-    try:
-        return plugin.load()
-    except Exception as exc:  # a broken plug-in must name itself
-        raise ConfigError(
-            f"verifier plug-in {name!r} ({plugin.value}) failed to load: {exc}",
-            fix="reinstall or fix the plug-in package",
-        ) from exc
+    return sorted(VERIFIERS.names())
 
 
 def _call(name: str, factory: VerifierFactory, ctx: dict[str, Any]) -> Verifier:
@@ -108,7 +78,7 @@ def get_verifier(name: str, **ctx: Any) -> Verifier:
     options, but a runtime part only when it names it. So callers may pass every part to
     every verifier.
     """
-    return _call(name, _resolve(name), ctx)
+    return _call(name, VERIFIERS.get(name), ctx)
 
 
 def build_verifier(specs: list[str] | str, **ctx: Any) -> Verifier:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from ponder.agents.base import AgentSettings
-from ponder.agents.kinds import PAL_MATH, kind_for
 from ponder.agents.parsing import parse_code_step
 from ponder.errors import ConfigError
+from ponder.kinds import kind_for
+from ponder.kinds.math import PAL_MATH
 from ponder.sandbox.base import ExecResult, Job, Sandbox
 from ponder.task import TaskRecord, grade
 from ponder.verifiers import get_verifier

@@ -15,7 +15,8 @@ SCENARIO_NAMES = sorted(p.parent.name for p in SCENARIOS.glob("*/scenario.json")
 
 @pytest.fixture(scope="session")
 def runner() -> SubprocessRunner:
-    """Plain subprocess pytest in a temp copy, with this interpreter (which has pytest).
+    """What `make_runner("local")` gives: a temp copy run by this interpreter (which has
+    pytest), NOT isolated.
 
     Session-wide so that its (repository, patch, command) cache spares repeated runs.
     """

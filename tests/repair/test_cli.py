@@ -1,4 +1,5 @@
-"""`ponder repair` and `ponder bench-repair` through the CLI, with the scripted model."""
+"""`ponder repair`, `ponder repair check` and `ponder bench repair` through the CLI, with the
+scripted model and the local sandbox."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from typer.testing import CliRunner
 import ponder.llm
 from ponder.cli import app
 from ponder.errors import ConfigError
-from ponder.repair import testing
 from tests.repair.conftest import SCENARIOS
 from tests.repair.scripted import RepairScript, scripted_client
 from tests.repair.test_repair_e2e import FIX_PAGER
@@ -23,39 +23,32 @@ cli = CliRunner()
 def scripted(monkeypatch):
     script = RepairScript([FIX_PAGER])
     monkeypatch.setattr(ponder.llm, "open_model", lambda spec, **kw: scripted_client(script))
-    monkeypatch.setitem(
-        testing.RUNNERS,
-        "subprocess",
-        lambda budget=None, **kw: testing.SubprocessRunner(budget=budget, python=sys.executable),
-    )
     return script
 
 
-def test_repair_scenario_writes_run_dir_and_prints_patch(scripted, tmp_path):
+def test_repair_scenario_writes_the_solve_run_dir_and_prints_the_patch(scripted, tmp_path):
     out = tmp_path / "run"
-    result = cli.invoke(
-        app,
-        [
-            "repair",
-            str(SCENARIOS / "offbyone_pagination"),
-            "--strategy",
-            "single",
-            "--runner",
-            "subprocess",
-            "--out",
-            str(out),
-        ],
-    )
+    args = ["repair", str(SCENARIOS / "offbyone_pagination"), "--strategy", "greedy"]
+    result = cli.invoke(app, [*args, "--sandbox", "local", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "+    end = start + per_page" in result.output
+    assert "resolved" in result.output and "hidden tests pass" in result.output
     assert {
         "patch.diff",
+        "config.json",
+        "task.json",
         "result.json",
         "tree.json",
-        "report.md",
-        "report.html",
         "events.jsonl",
+        "checkpoints.sqlite",
+        "report.html",
     } <= {p.name for p in out.iterdir()}
+    saved = json.loads((out / "result.json").read_text())
+    assert saved["kind"] == "repair" and saved["grade"]["correct"] is True
+    assert (out / "patch.diff").read_text() == saved["solution"]
+    # One budget meaning: --budget-tokens is completion tokens, as in `ponder solve`.
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["budget"]["tokens"] == 8000 and config["agents"]["candidate_max_tokens"] == 384
 
 
 def test_repair_repo_dir_needs_a_test_command(scripted, tmp_path):
@@ -82,27 +75,6 @@ def test_repair_swe_bench_instance_needs_a_checkout(scripted, tmp_path):
     assert "--repo-dir" in result.exception.fix and "github.com/o/r" in result.exception.fix
 
 
-def test_bench_repair_prints_rows(scripted):
-    result = cli.invoke(
-        app,
-        [
-            "bench",
-            "repair",
-            "--only",
-            "offbyone_pagination",
-            "--strategies",
-            "single",
-            "--runner",
-            "subprocess",
-            "--json",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout[result.stdout.index("{") :])
-    assert data["rows"][0]["scenario"] == "offbyone_pagination" and data["rows"][0]["resolved"]
-    assert data["summary"][0]["solved"] == 1
-
-
 def test_repair_plain_repository_with_options_and_apply(scripted, tmp_path):
     import shutil
 
@@ -112,31 +84,33 @@ def test_repair_plain_repository_with_options_and_apply(scripted, tmp_path):
     issue.write_text("get_page drops the last item of a full page")
     args = ["repair", str(repo), "--test-cmd", "python3 -m pytest -q tests", "--problem-file"]
     args += [str(issue), "--fail-to-pass", "tests/test_core.py::test_get_page_first"]
-    args += ["--strategy", "refine", "--option", "rounds=1", "--runner", "subprocess"]
+    args += ["--strategy", "refine", "--option", "max_rounds=1", "--sandbox", "local"]
     args += ["--out", str(tmp_path / "run"), "--apply"]
     result = cli.invoke(app, args)
     assert result.exit_code == 0, result.output
+    assert "applied)" in result.output
     assert "end = start + per_page\n" in (repo / "pager" / "core.py").read_text()
     saved = json.loads((tmp_path / "run" / "result.json").read_text())
-    assert saved["applied"] and saved["strategy"] == "refine" and not saved["isolated"]
+    assert saved["strategy"] == "refine" and saved["grade"] is None  # no hidden part
 
 
-def test_bad_strategy_option_names_the_option(scripted):
-    result = cli.invoke(
-        app,
-        [
-            "repair",
-            str(SCENARIOS / "offbyone_pagination"),
-            "--strategy",
-            "mcts",
-            "--option",
-            "widht=2",
-            "--runner",
-            "subprocess",
-        ],
-    )
+def test_bad_strategy_option_names_the_option(scripted, tmp_path):
+    args = ["repair", str(SCENARIOS / "offbyone_pagination"), "--strategy", "mcts"]
+    args += ["--option", "widht=2", "--sandbox", "local", "--out", str(tmp_path / "r")]
+    result = cli.invoke(app, args)
     assert isinstance(result.exception, ConfigError)
-    assert "widht" in result.exception.message and "width" in result.exception.fix
+    assert "widht" in result.exception.message
+
+
+def test_the_repair_scenarios_bench_like_any_scenario(scripted, tmp_path):
+    """`ponder bench repair` is the generic bench on the `repair` scenario."""
+    out = tmp_path / "bench"
+    args = ["bench", "repair", "--ids", "offbyone_pagination", "--strategies", "greedy"]
+    result = cli.invoke(app, [*args, "--budgets", "1", "--sandbox", "local", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    (row,) = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert row["task_id"] == "offbyone_pagination" and row["strategy"] == "greedy"
+    assert row["correct"] is True
 
 
 def _check(args: list[str]):
@@ -150,13 +124,14 @@ def pager_args(scripted, tmp_path):
 
     task = load_scenario(SCENARIOS / "offbyone_pagination")
     hidden = SCENARIOS / "offbyone_pagination" / "hidden" / "tests" / "test_hidden_pages.py"
-    args = [str(SCENARIOS / "offbyone_pagination" / "repo"), "--test-cmd", task.spec.test_cmd]
-    args += ["--runner", "subprocess", "--hidden-tests", str(hidden)]
-    for tid in task.spec.fail_to_pass:
+    repository = task.visible.repository
+    args = [str(SCENARIOS / "offbyone_pagination" / "repo"), "--test-cmd", repository.test_cmd]
+    args += ["--sandbox", "local", "--hidden-tests", str(hidden)]
+    for tid in repository.fail_to_pass:
         args += ["--fail-to-pass", tid]
-    for tid in task.spec.pass_to_pass:
+    for tid in repository.pass_to_pass:
         args += ["--pass-to-pass", tid]
-    (tmp_path / "fix.diff").write_text(task.hidden.reference_patch or "")
+    (tmp_path / "fix.diff").write_text(task.hidden.reference_solution or "")
     return args
 
 

@@ -7,6 +7,9 @@ import subprocess
 
 import pytest
 
+from ponder.agents.base import Draft
+from ponder.kinds.origin import Origin
+from ponder.kinds.repair import RepairKind
 from ponder.repair.edits import (
     DiffEdit,
     EditRejected,
@@ -18,8 +21,16 @@ from ponder.repair.edits import (
     parse_search_replace,
 )
 from ponder.repair.workspace import PatchedView, RepoSnapshot, write_changes
+from ponder.task import Repository, VisibleTask
+from ponder.tree import Node, ThoughtTree
 
 CORE = "def f(x):\n    y = x + 1\n    return y\n\n\ndef g(x):\n    y = x + 1\n    return y * 2\n"
+
+
+def repair_view(snapshot: RepoSnapshot) -> VisibleTask:
+    """A repair task's visible part over `snapshot` (what `parse_candidate` reads)."""
+    repository = Repository(dir=str(snapshot.root), test_cmd="true")
+    return VisibleTask(id="t", kind="repair", prompt="p", repository=repository)
 
 
 @pytest.fixture
@@ -231,16 +242,57 @@ def test_placeholder_function_is_rejected(repo):
     ],
 )
 def test_any_reply_becomes_a_patch_or_a_reason_never_a_crash(repo, reply):
-    from ponder.repair.agent import RepairAgent
-    from ponder.repair.task import RepairSpec
-    from ponder.repair.tools import RepoTools
-
-    spec = RepairSpec(id="t", problem="p", test_cmd="true")
-    proposal = RepairAgent(client=None).to_proposal(reply, spec, RepoTools(repo))
-    assert proposal.ok != (proposal.error is not None)
-    if not proposal.ok:
-        assert proposal.error.strip()
+    draft = RepairKind().parse_candidate(reply, repair_view(repo), [], 0, Origin())
+    assert isinstance(draft, Draft) and draft.text == reply
+    assert draft.ok != (draft.parse_error is not None)
+    assert (draft.answer is None) == (draft.parse_error is not None)
+    if not draft.ok:
+        assert draft.parse_error.strip() and draft.state == {}
+    else:
+        assert draft.state["patch"] == draft.answer and draft.state["changed"]
     assert (repo.root / "pkg" / "core.py").read_text() == CORE
+
+
+def node_with_patch(patch: str) -> Node:
+    tree = ThoughtTree()
+    root = tree.add_root("task")
+    return tree.update(root.id, meta={"patch": patch})
+
+
+def test_parse_candidate_builds_on_the_parent_patch_else_the_root(repo):
+    kind = RepairKind()
+    task = repair_view(repo)
+    base = CORE.replace("y * 2", "y * 3")
+    first = make_patch(repo, {"pkg/core.py": base})
+    reply = "pkg/core.py\n<<<<<<< SEARCH\n    return y\n=======\n    return -y\n>>>>>>> REPLACE\n"
+    stacked = make_patch(repo, {"pkg/core.py": base.replace("    return y\n", "    return -y\n")})
+    for origin in (
+        Origin(parent=node_with_patch(first), root=node_with_patch("")),
+        Origin(parent=None, root=node_with_patch(first)),
+    ):
+        draft = kind.parse_candidate(reply, task, [], 7, origin)
+        assert draft.ok, draft.parse_error
+        assert draft.answer == stacked and draft.tokens == 7
+        assert draft.state == {"patch": stacked, "changed": ["pkg/core.py"]}
+    fresh = kind.parse_candidate(reply, task, [], 0, Origin())
+    assert fresh.answer == make_patch(
+        repo, {"pkg/core.py": CORE.replace("    return y\n", "    return -y\n")}
+    )
+    # An edit that leaves the parent's patch as it was is refused, not a new candidate.
+    same = "pkg/core.py\n<<<<<<< SEARCH\ny * 3\n=======\ny * 3\n>>>>>>> REPLACE\n"
+    noop = kind.parse_candidate(same, task, [], 0, Origin(parent=node_with_patch(first)))
+    assert noop.answer is None and "changes nothing" in (noop.parse_error or "")
+    assert (repo.root / "pkg" / "core.py").read_text() == CORE
+
+
+def test_parse_candidate_refuses_an_edit_that_breaks_python_syntax(repo):
+    reply = (
+        "pkg/core.py\n<<<<<<< SEARCH\n    return y * 2\n=======\n    return (y * 2\n"
+        ">>>>>>> REPLACE\n"
+    )
+    draft = RepairKind().parse_candidate(reply, repair_view(repo), [], 0, Origin())
+    assert draft.answer is None
+    assert "pkg/core.py is not valid Python" in (draft.parse_error or "")
 
 
 def test_block_without_path_goes_to_the_one_file_holding_its_search_text(repo):

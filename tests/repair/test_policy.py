@@ -6,11 +6,10 @@ import json
 
 import pytest
 
-from ponder.repair.agent import RepairAgent
+from ponder.kinds.repair import RepairKind
 from ponder.repair.patches import make_patch, parse_unified_diff
 from ponder.repair.policy import PatchPolicy, PatchRefused, is_test_path
 from ponder.repair.task import load_scenario
-from ponder.repair.tools import RepoTools
 from ponder.repair.workspace import PatchedView, RepoSnapshot
 from ponder.scenarios.paths import data_dir
 from tests.repair.conftest import SCENARIOS
@@ -105,16 +104,23 @@ def test_code_check_is_off_for_pytest_itself(tmp_path):
 
 def test_agent_rejects_a_refused_edit_with_the_policy_reason():
     task = load_scenario(SCENARIOS / "offbyone_pagination")
-    tools = RepoTools(RepoSnapshot(task.spec.repo_dir))
-    agent = RepairAgent(client=None)  # type: ignore[arg-type]  # to_proposal calls no model
+    kind = RepairKind()  # parse_candidate calls no model
     reply = "conftest.py\n<<<<<<< SEARCH\n=======\nimport pytest\n>>>>>>> REPLACE\n"
-    proposal = agent.to_proposal(reply, task.spec, tools)
-    assert not proposal.ok and "test file" in (proposal.error or "")
+    refused = kind.parse_candidate(reply, task.view(), [])
+    assert not refused.ok and refused.answer is None
+    assert "test file" in (refused.parse_error or "")
+    visible_test = (
+        "tests/test_core.py\n<<<<<<< SEARCH\ndef test_get_page_first\n=======\n"
+        "def test_get_page_first_renamed\n>>>>>>> REPLACE\n"
+    )
+    assert not kind.parse_candidate(visible_test, task.view(), []).ok
     honest = (
         "pager/core.py\n<<<<<<< SEARCH\n    end = start + per_page - 1\n=======\n"
         "    end = start + per_page\n>>>>>>> REPLACE\n"
     )
-    assert agent.to_proposal(honest, task.spec, tools).ok
+    draft = kind.parse_candidate(honest, task.view(), [])
+    assert draft.ok and draft.state["changed"] == ["pager/core.py"]
+    assert "+    end = start + per_page\n" in (draft.answer or "")
 
 
 def test_setup_patch_files_stay_editable_by_nobody_but_the_setup(repo):

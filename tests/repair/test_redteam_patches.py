@@ -14,13 +14,15 @@ import pytest
 
 from ponder.repair.grading import grade
 from ponder.repair.patches import make_patch
-from ponder.repair.task import RepairTask, load_scenario
+from ponder.repair.task import load_scenario
 from ponder.repair.testing import DockerRepoRunner, RepoRunner, TestReport, score_run
 from ponder.repair.workspace import RepoSnapshot
+from ponder.task import Task
 from tests.repair.conftest import SCENARIOS
 
 PAGER = load_scenario(SCENARIOS / "offbyone_pagination")
-SNAPSHOT = RepoSnapshot(PAGER.spec.repo_dir)
+REPO = PAGER.visible.repository
+SNAPSHOT = RepoSnapshot(REPO.dir)
 CORE = SNAPSHOT.read("pager/core.py") or ""
 BUG = "    end = start + per_page - 1\n"
 FIX = "    end = start + per_page\n"
@@ -37,25 +39,25 @@ def core_with(code: str, fixed: bool = False) -> str:
     return head + sep + textwrap.dedent(code) + rest
 
 
-async def graded(runner: RepoRunner, task: RepairTask, patch: str) -> TestReport:
+async def graded(runner: RepoRunner, task: Task, patch: str) -> TestReport:
     """The grade after the search: policy, hidden tests added after the patch, judged run."""
+    repository, hidden = task.visible.repository, task.hidden
     return await grade(
         runner,
         SNAPSHOT,
         patch,
-        task.spec.test_cmd,
-        task.hidden.fail_to_pass or task.spec.fail_to_pass,
-        task.hidden.pass_to_pass or task.spec.pass_to_pass,
-        test_patch=task.hidden.test_patch,
-        protected=task.spec.protected_files(),
+        repository.test_cmd,
+        hidden.hidden_fail_to_pass or repository.fail_to_pass,
+        hidden.hidden_pass_to_pass or repository.pass_to_pass,
+        test_patch=hidden.test_patch,
+        protected=repository.protected_files(),
     )
 
 
 async def judged(runner: RepoRunner, patch: str) -> TestReport:
     """The judge alone, no policy: what the run itself proves."""
-    spec = PAGER.spec
-    run = await runner.run(SNAPSHOT, patch, spec.test_cmd)
-    return score_run(run, spec.fail_to_pass, spec.pass_to_pass)
+    run = await runner.run(SNAPSHOT, patch, REPO.test_cmd)
+    return score_run(run, REPO.fail_to_pass, REPO.pass_to_pass)
 
 
 # Test files and test configuration: refused by the policy, and failed by the judge anyway.
@@ -192,18 +194,19 @@ def docker_runner() -> DockerRepoRunner:
 
 
 def _runner(request, name: str) -> RepoRunner:
-    return request.getfixturevalue("runner" if name == "subprocess" else "docker_runner")
+    return request.getfixturevalue("runner" if name == "local" else "docker_runner")
 
 
-RUNNERS = ["subprocess", pytest.param("docker", marks=pytest.mark.docker)]
+RUNNERS = ["local", pytest.param("docker", marks=pytest.mark.docker)]
 
 
 @pytest.mark.parametrize("runner_name", RUNNERS)
 async def test_honest_patches_are_resolved(runner_name, request):
     runner = _runner(request, runner_name)
-    reference = await graded(runner, PAGER, PAGER.hidden.reference_patch or "")
+    reference = await graded(runner, PAGER, PAGER.hidden.reference_solution or "")
     assert reference.resolved, reference.problems or reference.output[-1500:]
-    assert set(PAGER.hidden.fail_to_pass) - set(PAGER.spec.fail_to_pass)  # hidden tests ran
+    hidden_only = set(PAGER.hidden.hidden_fail_to_pass) - set(REPO.fail_to_pass)
+    assert hidden_only and hidden_only <= set(reference.outcomes)  # hidden tests ran
     assert all(o == "passed" for o in reference.outcomes.values())
     other = patch_of({"pager/core.py": CORE.replace("items[start:end]", "items[start:end + 1]")})
     assert (await graded(runner, PAGER, other)).resolved
@@ -297,6 +300,27 @@ async def test_raw_patch_tricks_are_refused(name, runner):
     assert not report.resolved and report.status == "refused", report.problems
 
 
+class NotIsolated:
+    """A sandbox that does not isolate: the repair kind grades with the local runner."""
+
+    isolated = False
+
+
+@pytest.mark.parametrize("name", sorted(CONFIG_ATTACKS) + sorted(RAW_ATTACKS))
+async def test_the_repair_kinds_grading_refuses_them_too(name):
+    """`ponder.task.grade` (the repair kind's `grade_patch`) goes through the same policy."""
+    from ponder.task import grade as grade_task
+
+    if name in CONFIG_ATTACKS:
+        patch = patch_of(CONFIG_ATTACKS[name] | {"pager/core.py": CORE.replace(BUG, FIX)})
+    else:
+        patch = RAW_ATTACKS[name] + patch_of({"pager/core.py": CORE.replace(BUG, FIX)})
+    result = await grade_task(PAGER, patch, NotIsolated())
+    assert not result.correct and result.graded
+    assert result.details["problems"] and "patch refused" in result.details["problems"][0]
+    assert result.details["value"] == 0.0
+
+
 async def test_edit_through_a_symlinked_directory_is_refused(runner, tmp_path):
     import shutil
 
@@ -307,6 +331,6 @@ async def test_edit_through_a_symlinked_directory_is_refused(runner, tmp_path):
     (repo / "vendor").symlink_to(tmp_path / "outside")
     snapshot = RepoSnapshot(repo)
     patch = "--- a/vendor/x.py\n+++ b/vendor/x.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
-    report = await grade(runner, snapshot, patch, PAGER.spec.test_cmd, PAGER.spec.fail_to_pass, [])
+    report = await grade(runner, snapshot, patch, REPO.test_cmd, REPO.fail_to_pass, [])
     assert report.status == "refused" and "symlink" in report.problems[0]
     assert (tmp_path / "outside" / "x.py").read_text() == "x = 1\n"

@@ -1,19 +1,22 @@
-"""End to end with the scripted model: edits become patches, tests decide, the tree and run
-directory are written, rejected edits are fed back, and the original repository is untouched."""
+"""Repair end to end through the graph `ponder solve` runs, with the scripted model and the local
+sandbox: edits become patches, the repository's tests decide, the run directory is the solve
+layout, rejected edits are fed back, the hidden part never reaches a prompt, and the original
+repository is untouched."""
 
 from __future__ import annotations
 
 import json
-import shutil
+from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
-from ponder.budget import Budget
-from ponder.repair.runner import repair
+from ponder.config import BudgetConfig, RunConfig
 from ponder.repair.task import load_scenario
 from ponder.repair.workspace import RepoSnapshot
+from ponder.runner import solve_task
+from ponder.sandbox import open_sandbox
 from ponder.tree import ThoughtTree
-from ponder.verifiers.chooser import ChooserVerifier
 from tests.repair.conftest import SCENARIOS
 from tests.repair.scripted import RepairScript, scripted_client
 
@@ -34,6 +37,16 @@ FIX_QUERY = (
     "inventory/query.py\n<<<<<<< SEARCH\n    return store.counts().get(sku.lower(), 0)\n=======\n"
     "    return store.counts().get(sku.strip().lower(), 0)\n>>>>>>> REPLACE\n"
 )
+RUN_FILES = {
+    "config.json",
+    "task.json",
+    "result.json",
+    "tree.json",
+    "tree.jsonl",
+    "events.jsonl",
+    "checkpoints.sqlite",
+    "report.html",
+}
 
 
 def snapshot_bytes(root) -> dict[str, bytes]:
@@ -41,15 +54,22 @@ def snapshot_bytes(root) -> dict[str, bytes]:
     return {f: (snap.root / f).read_bytes() for f in snap.files()}
 
 
-async def repair_with(task, script, runner, strategy, *, tokens, **kwargs):
-    """`repair` with the scripted model and a token budget; the other arguments pass through."""
-    return await repair(
-        task,
-        scripted_client(script),
-        runner,
-        strategy=strategy,
-        budget=Budget(max_total_tokens=tokens),
-        **kwargs,
+@pytest_asyncio.fixture
+async def local_sandbox():
+    sandbox = open_sandbox("local")
+    await sandbox.start()
+    try:
+        yield sandbox
+    finally:
+        await sandbox.close()
+
+
+async def solve(task, script, sandbox, strategy, tmp_path, *, search=None, **config):
+    """`ponder solve`'s runner on a repair task with the scripted model."""
+    config = RunConfig(strategy=strategy, sandbox="local", search=search or {}, **config)
+    out = tmp_path / "run"
+    return await solve_task(
+        task, config, model=scripted_client(script), sandbox=sandbox, out_dir=out
     )
 
 
@@ -58,187 +78,165 @@ def pager():
     return load_scenario(SCENARIOS / "offbyone_pagination")
 
 
-async def test_mcts_correct_edit_passes_and_writes_run_dir(pager, runner, tmp_path):
-    before = snapshot_bytes(pager.spec.repo_dir)
+async def test_mcts_correct_edit_passes_and_writes_the_solve_run_dir(
+    pager, local_sandbox, tmp_path
+):
+    before = snapshot_bytes(pager.visible.repository.dir)
     script = RepairScript([FIX_PAGER])
-    result = await repair_with(
-        pager, script, runner, "mcts", tokens=50_000, out_dir=tmp_path / "run"
-    )
-    assert result.resolved and result.grade["resolved"]
-    assert "-    end = start + per_page - 1\n+    end = start + per_page\n" in result.patch
-    run = tmp_path / "run"
-    assert (run / "patch.diff").read_text() == result.patch
-    saved = json.loads((run / "result.json").read_text())
-    assert saved["resolved"] is True and saved["budget"]["spent"]["llm_calls"] >= 1
+    result = await solve(pager, script, local_sandbox, "mcts", tmp_path)
+    assert result.passed_public and result.grade["correct"]  # hidden tests pass too
+    assert result.grade["details"]["hidden_tests"] is True
+    assert "-    end = start + per_page - 1\n+    end = start + per_page\n" in result.solution
+    run = Path(result.run_dir)
+    assert {p.name for p in run.iterdir()} >= RUN_FILES
     tree = ThoughtTree.load(run / "tree.json")
-    assert tree.winner == result.node and tree.node(result.node).meta["patch"] == result.patch
-    assert "pager/core.py" in (run / "report.md").read_text()
-    assert snapshot_bytes(pager.spec.repo_dir) == before
+    winner = tree.node(result.candidate_id)
+    assert tree.winner == winner.id and winner.meta["patch"] == result.solution
+    assert "repo_tests" in winner.verdicts and winner.passed is True
+    # The root holds what the kind prepared: the first test run and the localization.
+    assert tree.root.meta["localization"][0]["path"] == "pager/core.py"
+    assert "tests/test_core.py::test_get_page_first" in tree.root.feedback
+    assert snapshot_bytes(pager.visible.repository.dir) == before
     # The prompt showed the localized file with line numbers and the failing tests.
-    assert "pager/core.py" in script.edit_prompts[0]
-    assert (
-        "| def get_page(items: list, page: int, per_page: int) -> list:" in script.edit_prompts[0]
-    )
-    assert "tests/test_core.py::test_get_page_first" in script.edit_prompts[0]
+    first = script.edit_prompts[0]
+    assert "| def get_page(items: list, page: int, per_page: int) -> list:" in first
+    assert "tests/test_core.py::test_get_page_first" in first
+    events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    assert {"start", "phase", "done"} <= {e["event"] for e in events}
 
 
-async def test_malformed_edit_is_rejected_with_reason_and_the_loop_continues(pager, runner):
+async def test_malformed_edits_are_rejected_with_their_reason_fed_back(
+    pager, local_sandbox, tmp_path
+):
     script = RepairScript([MALFORMED, MALFORMED, MALFORMED, FIX_PAGER])
-    result = await repair_with(
-        pager, script, runner, "mcts", tokens=80_000, options={"width": 3, "review": False}
-    )
-    assert result.resolved
-    # The first expansion (greedy 1 + sampled 2) was all rejected; the reason reached the next prompt.
+    result = await solve(pager, script, local_sandbox, "mcts", tmp_path, search={"k": 3})
+    assert result.passed_public
+    # The root's first expansion (greedy 1 + sampled 2) was all rejected; the reasons reached
+    # the next prompt.
     assert len(script.edit_prompts) >= 2
     assert "These edits were rejected" in script.edit_prompts[-1]
     assert "search text not found in pager/core.py" in script.edit_prompts[-1]
     # Nothing from the hidden part ever reached a prompt.
-    hidden = pager.hidden.reference_patch
-    assert all(hidden not in p and "reference.patch" not in p for p in script.edit_prompts)
+    reference = pager.hidden.reference_solution
+    hidden_test = "test_hidden_pages"
+    for prompt in script.edit_prompts:
+        assert reference not in prompt and hidden_test not in prompt
 
 
-async def test_rejected_nodes_keep_their_reason_in_the_tree(pager, runner, tmp_path):
-    script = RepairScript([MALFORMED])
-    result = await repair_with(
-        pager, script, runner, "single", tokens=20_000, out_dir=tmp_path / "run"
-    )
-    assert not result.resolved and result.patch == ""
-    tree = ThoughtTree.load(tmp_path / "run" / "tree.json")
+async def test_rejected_nodes_keep_their_reason_and_give_no_solution(
+    pager, local_sandbox, tmp_path
+):
+    result = await solve(pager, RepairScript([MALFORMED]), local_sandbox, "greedy", tmp_path)
+    assert result.solution is None and not result.passed_public
+    tree = ThoughtTree.load(Path(result.run_dir) / "tree.json")
     failed = [n for n in tree.candidates() if n.parse_error]
     assert failed and "search text not found" in failed[0].parse_error
-    assert (tmp_path / "run" / "patch.diff").read_text() == ""
 
 
-async def test_edit_to_a_test_file_is_rejected(pager, runner):
+async def test_an_edit_to_a_test_file_is_rejected(pager, local_sandbox, tmp_path):
     cheat = (
         "tests/test_core.py\n<<<<<<< SEARCH\n    assert get_page(list(range(10)), 1, 3) == [0, 1, 2]\n"
         "=======\n    assert True\n>>>>>>> REPLACE\n"
     )
-    result = await repair_with(pager, RepairScript([cheat]), runner, "single", tokens=20_000)
-    assert not result.resolved and result.patch == ""
+    result = await solve(pager, RepairScript([cheat]), local_sandbox, "greedy", tmp_path)
+    assert result.solution is None
+    tree = ThoughtTree.load(Path(result.run_dir) / "tree.json")
+    assert "test" in tree.candidates()[0].parse_error
 
 
-async def test_a_refused_patch_reason_reaches_the_next_expansion(pager, runner, tmp_path):
-    """A conftest that skips everything is refused; the next prompt carries the policy's reason."""
+async def test_a_refused_patch_reason_reaches_the_next_revision(pager, local_sandbox, tmp_path):
+    """A conftest that skips everything is refused; refine's next prompt carries the reason."""
     cheat = (
         "conftest.py\n<<<<<<< SEARCH\n=======\nimport pytest\n\n\n"
         "def pytest_collection_modifyitems(items):\n    for item in items:\n"
         "        item.add_marker(pytest.mark.skip)\n>>>>>>> REPLACE\n"
     )
     script = RepairScript([cheat, FIX_PAGER])
-    result = await repair_with(
-        pager, script, runner, "refine", tokens=60_000, out_dir=tmp_path / "run"
-    )
-    assert result.resolved and "conftest" not in result.patch
-    tree = ThoughtTree.load(tmp_path / "run" / "tree.json")
+    result = await solve(pager, script, local_sandbox, "mcts", tmp_path, search={"k": 1})
+    assert result.passed_public and "conftest" not in result.solution
+    tree = ThoughtTree.load(Path(result.run_dir) / "tree.json")
     refused = [n for n in tree.candidates() if n.parse_error]
     assert refused and "conftest.py, a test file" in refused[0].parse_error
-    assert "conftest.py, a test file" in refused[0].feedback
     assert "conftest.py, a test file" in script.edit_prompts[1]
 
 
-async def test_refine_stacks_a_second_edit_on_the_first_patch(runner):
+async def test_refine_stacks_a_second_edit_on_the_first_patch(local_sandbox, tmp_path):
     task = load_scenario(SCENARIOS / "two_file_sku")
     script = RepairScript(
         [FIX_STORE, FIX_QUERY], review="Lookups are not normalized yet.\nScore: 4"
     )
-    result = await repair_with(task, script, runner, "refine", tokens=60_000)
-    assert result.resolved
-    assert "inventory/store.py" in result.patch and "inventory/query.py" in result.patch
+    result = await solve(task, script, local_sandbox, "refine", tmp_path)
+    assert result.passed_public and result.grade["correct"]
+    assert "inventory/store.py" in result.solution and "inventory/query.py" in result.solution
     second = script.edit_prompts[1]
     assert "An earlier attempt made this change" in second and "sku.strip().lower()" in second
     assert "Reviewer: Lookups are not normalized yet." in second
     assert "review" in script.kinds
 
 
-async def test_best_of_n_uses_the_chooser_among_passing_patches(pager, runner, tmp_path):
-    script = RepairScript([FIX_PAGER, ALT_FIX_PAGER], choose="2")
-    client = scripted_client(script)
-    budget = Budget(max_total_tokens=50_000)
-    result = await repair(
-        pager,
-        client,
-        runner,
-        strategy="best_of_n",
-        options={"n": 2},
-        budget=budget,
-        chooser=ChooserVerifier(client, budget),
-        out_dir=tmp_path / "r",
-    )
-    assert result.resolved and "end + 1" in result.patch
-    assert "choose" in script.kinds
-    tree = ThoughtTree.load(tmp_path / "r" / "tree.json")
-    assert "chooser" in tree.node(result.node).verdicts
+async def test_best_of_n_returns_the_passing_patch(pager, local_sandbox, tmp_path):
+    script = RepairScript([MALFORMED, FIX_PAGER, ALT_FIX_PAGER])
+    result = await solve(pager, script, local_sandbox, "best_of_n", tmp_path, search={"n": 3})
+    assert result.passed_public and "end = start + per_page\n" in result.solution
+    tree = ThoughtTree.load(Path(result.run_dir) / "tree.json")
+    assert len(tree.candidates()) == 3
 
 
-async def test_budget_stops_the_search(pager, runner):
+async def test_the_budget_stops_the_search(pager, local_sandbox, tmp_path):
     script = RepairScript([MALFORMED])
-    budget = Budget(max_llm_calls=2)
-    result = await repair(
-        pager,
-        scripted_client(script),
-        runner,
-        strategy="mcts",
-        options={"iterations": 50, "review": False},
-        budget=budget,
-    )
-    assert not result.resolved
-    assert budget.spent.llm_calls <= 3
-
-
-async def test_apply_writes_the_patch_to_the_repository(pager, runner, tmp_path):
-    scenario = tmp_path / "scenario"
-    shutil.copytree(SCENARIOS / "offbyone_pagination", scenario)
-    task = load_scenario(scenario)
-    result = await repair_with(
-        task, RepairScript([FIX_PAGER]), runner, "single", tokens=20_000, apply=True
-    )
-    assert result.applied
-    assert "end = start + per_page\n" in (scenario / "repo" / "pager" / "core.py").read_text()
-
-
-@pytest.mark.docker
-async def test_mcts_with_the_docker_repository_runner(pager, tmp_path):
-    """The same loop with each node's patch tested in a fresh container."""
-    from ponder.repair.testing import DockerRepoRunner
-
-    before = snapshot_bytes(pager.spec.repo_dir)
-    script = RepairScript([MALFORMED, FIX_PAGER])
-    result = await repair_with(
+    result = await solve(
         pager,
         script,
-        DockerRepoRunner(timeout_s=120),
+        local_sandbox,
         "mcts",
-        tokens=50_000,
-        options={"width": 2, "review": False},
-        out_dir=tmp_path / "run",
+        tmp_path,
+        search={"max_iterations": 50},
+        budget=BudgetConfig(llm_calls=3),
     )
-    assert result.resolved and result.runner == "docker" and result.isolated
-    assert result.grade["resolved"]
-    assert snapshot_bytes(pager.spec.repo_dir) == before
+    assert not result.passed_public
+    assert result.budget["spent"]["llm_calls"] <= 3
+    assert "budget" in result.stop_reason or "llm" in result.stop_reason
 
 
-async def test_mcts_descends_into_a_partial_fix_and_extends_its_patch(runner, tmp_path):
+async def test_mcts_descends_into_a_partial_fix_and_extends_its_patch(local_sandbox, tmp_path):
     task = load_scenario(SCENARIOS / "two_file_sku")
     script = RepairScript([FIX_STORE, FIX_QUERY], review="Lookups still differ.\nScore: 3")
-    result = await repair_with(
-        task,
-        script,
-        runner,
-        "mcts",
-        tokens=60_000,
-        options={"width": 1, "iterations": 4},
-        out_dir=tmp_path / "run",
+    result = await solve(
+        task, script, local_sandbox, "mcts", tmp_path, search={"k": 1, "max_iterations": 4}
     )
-    assert result.resolved
-    tree = ThoughtTree.load(tmp_path / "run" / "tree.json")
-    winner = tree.node(result.node)
+    assert result.passed_public
+    tree = ThoughtTree.load(Path(result.run_dir) / "tree.json")
+    winner = tree.node(result.candidate_id)
     parent = tree.node(winner.parent)
     assert winner.depth == 2 and parent.kind == "candidate"
     assert 0 < parent.meta["value"] < 1 and parent.critique == "Lookups still differ."
     assert parent.visits == 2  # backpropagated through by its child
     # The child's state is a full patch of the original (both files), rebuildable alone.
-    assert (
-        "inventory/store.py" in winner.meta["patch"]
-        and "inventory/query.py" in winner.meta["patch"]
-    )
+    assert "inventory/store.py" in winner.meta["patch"]
+    assert "inventory/query.py" in winner.meta["patch"]
+
+
+async def test_a_repair_task_needs_its_checkout(pager, local_sandbox, tmp_path):
+    from ponder.errors import ConfigError
+    from ponder.task import Repository
+
+    repository = Repository(url="https://github.com/o/r.git", test_cmd="pytest")
+    visible = pager.visible.model_copy(update={"repository": repository})
+    task = pager.model_copy(update={"visible": visible})
+    with pytest.raises(ConfigError, match="no local checkout") as err:
+        await solve(task, RepairScript([FIX_PAGER]), local_sandbox, "greedy", tmp_path)
+    assert "--repo-dir" in err.value.fix
+
+
+@pytest.mark.docker
+async def test_mcts_with_each_test_run_in_a_fresh_container(pager, tmp_path):
+    """The same loop under `--sandbox docker`: each node's patch tested in a fresh container."""
+    before = snapshot_bytes(pager.visible.repository.dir)
+    script = RepairScript([MALFORMED, FIX_PAGER])
+    config = RunConfig(strategy="mcts", sandbox="docker", search={"k": 2})
+    async with open_sandbox("docker") as sandbox:
+        result = await solve_task(
+            pager, config, model=scripted_client(script), sandbox=sandbox, out_dir=tmp_path / "r"
+        )
+    assert result.passed_public and result.grade["correct"]
+    assert snapshot_bytes(pager.visible.repository.dir) == before

@@ -4,17 +4,40 @@ the result cache, and localization from the failing traceback."""
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
 from ponder.errors import ConfigError, TaskFormatError
 from ponder.repair.judging import Verdict
 from ponder.repair.localize import localize, traceback_frames
-from ponder.repair.task import load_scenario, load_swe_bench, swe_bench_task, task_from_repo
-from ponder.repair.testing import RunOutput, prepare_command, score_run
+from ponder.repair.task import (
+    load_scenario,
+    load_swe_bench,
+    swe_bench_task,
+    task_from_repo,
+    with_repo_dir,
+)
+from ponder.repair.testing import (
+    DockerRepoRunner,
+    RunOutput,
+    SubprocessRunner,
+    make_runner,
+    prepare_command,
+    runner_for,
+    score_run,
+)
 from ponder.repair.tools import RepoTools
 from ponder.repair.workspace import RepoSnapshot
 from ponder.scenarios.paths import data_dir
+from ponder.task import (
+    Task,
+    TaskRecord,
+    VisibleTask,
+    load_tasks,
+    save_tasks,
+    task_to_record,
+)
 from tests.repair.conftest import SCENARIOS
 
 SWE_LITE = data_dir() / "swe_bench_lite" / "test.jsonl"
@@ -39,7 +62,11 @@ def test_task_from_repo_checks_inputs(tmp_path):
     with pytest.raises(ConfigError, match="problem statement is empty"):
         task_from_repo(tmp_path, "  ", "pytest")
     task = task_from_repo(tmp_path, "bug", "pytest", ["tests/t.py::a"])
-    assert task.spec.fail_to_pass == ["tests/t.py::a"] and task.hidden.reference_patch is None
+    assert task.kind == "repair" and task.visible.prompt == "bug"
+    repository = task.visible.repository
+    assert repository.fail_to_pass == ["tests/t.py::a"] and repository.test_cmd == "pytest"
+    assert repository.dir == str(tmp_path.resolve())
+    assert task.hidden.reference_solution is None and task.hidden.empty
 
 
 @pytest.mark.skipif(not SWE_LITE.is_file(), reason="SWE-bench Lite reference data not present")
@@ -48,14 +75,20 @@ def test_swe_bench_lite_loads_as_it_is_with_the_gold_hidden():
     assert len(tasks) == 300
     task = tasks[0]
     raw = json.loads(SWE_LITE.read_text().splitlines()[0])
-    assert task.id == raw["instance_id"] and task.spec.base_commit == raw["base_commit"]
-    assert task.spec.repo_url == f"https://github.com/{raw['repo']}.git"
-    assert task.hidden.fail_to_pass == json.loads(raw["FAIL_TO_PASS"])
+    repository = task.visible.repository
+    assert task.kind == "repair" and task.visible.prompt == raw["problem_statement"]
+    assert task.id == raw["instance_id"] and repository.base_commit == raw["base_commit"]
+    assert repository.url == f"https://github.com/{raw['repo']}.git"
+    assert task.hidden.reference_solution == raw["patch"]
+    assert task.hidden.hidden_fail_to_pass == json.loads(raw["FAIL_TO_PASS"])
+    assert task.hidden.hidden_pass_to_pass == json.loads(raw["PASS_TO_PASS"])
     visible = task.view().model_dump_json()
     assert raw["patch"] not in visible and raw["test_patch"] not in visible
-    assert task.spec.fail_to_pass == [] and task.spec.repo_dir is None
+    assert repository.fail_to_pass == [] and repository.dir is None
     oracle = load_swe_bench(SWE_LITE, raw["instance_id"], tests_visible=True)[0]
-    assert oracle.spec.setup_patch == raw["test_patch"] and oracle.spec.fail_to_pass
+    shown = oracle.visible.repository
+    assert shown.setup_patch == raw["test_patch"]
+    assert shown.fail_to_pass == json.loads(raw["FAIL_TO_PASS"])
     # Grading adds the test patch after the candidate's patch in both settings.
     assert task.hidden.test_patch == oracle.hidden.test_patch == raw["test_patch"]
     assert raw["patch"] not in oracle.view().model_dump_json()
@@ -76,6 +109,121 @@ def test_swe_bench_bad_instance_names_the_field():
                 "FAIL_TO_PASS": "not json",
             }
         )
+
+
+SWE_RECORD = {
+    "instance_id": "octo__widgets-7",
+    "repo": "octo/widgets",
+    "base_commit": "0123abcd",
+    "problem_statement": "Widget.size() is off by one for empty widgets.",
+    "patch": "diff --git a/w.py b/w.py\n--- a/w.py\n+++ b/w.py\n@@ -1 +1 @@\n-A = 1\n+A = 2\n",
+    "test_patch": "diff --git a/tests/test_w.py b/tests/test_w.py\n--- /dev/null\n"
+    "+++ b/tests/test_w.py\n@@ -0,0 +1,2 @@\n+def test_hidden_size():\n+    pass\n",
+    "FAIL_TO_PASS": '["tests/test_w.py::test_hidden_size"]',
+    "PASS_TO_PASS": '["tests/test_w.py::test_hidden_keeps"]',
+    "version": "1.0",
+}
+
+
+def hidden_only(task: Task) -> list[str]:
+    """What only grading may see: the reference patch, the test patch (unless the task shows
+    it as its setup patch, SWE-bench's oracle-tests setting), and the test ids that are not
+    also visible."""
+    repository = task.visible.repository
+    visible_ids = set(repository.fail_to_pass + repository.pass_to_pass)
+    hidden = task.hidden
+    secrets = [hidden.reference_solution or ""]
+    if hidden.test_patch != repository.setup_patch:
+        secrets.append(hidden.test_patch)
+    ids = hidden.hidden_fail_to_pass + hidden.hidden_pass_to_pass
+    return secrets + [t for t in ids if t not in visible_ids]
+
+
+def repair_tasks() -> list[Task]:
+    """A scenario (checkout, reference, hidden tests) and a SWE-bench instance (url, commit),
+    in both of its settings."""
+    return [
+        load_scenario(SCENARIOS / "offbyone_pagination"),
+        swe_bench_task(SWE_RECORD),
+        swe_bench_task(SWE_RECORD, tests_visible=True, test_cmd="python3 -m pytest -x"),
+    ]
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_repair_task_round_trips_through_the_task_file(index, tmp_path):
+    task = repair_tasks()[index]
+    assert task.kind == "repair" and task.visible.repository is not None
+    record = task_to_record(task)
+    assert record["kind"] == "repair" and record["repository"]["test_cmd"]
+    assert record["reference_solution"] == task.hidden.reference_solution
+    assert record["test_patch"] == task.hidden.test_patch
+    assert record["hidden_fail_to_pass"] == task.hidden.hidden_fail_to_pass
+    assert TaskRecord.model_validate(record).to_task() == task
+    path = save_tasks([task], tmp_path / "tasks.jsonl")
+    (loaded,) = load_tasks(path)
+    assert loaded == task
+    assert loaded.visible.repository == task.visible.repository
+    assert loaded.hidden == task.hidden and not loaded.hidden.empty
+    assert loaded.visible.metadata == task.visible.metadata
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_repair_task_view_carries_none_of_the_hidden_part(index):
+    task = repair_tasks()[index]
+    view = task.view()
+    assert view == task.visible and not hasattr(view, "hidden")
+    dumped = view.model_dump_json()
+    secrets = hidden_only(task)
+    assert len(secrets) >= (1 if index == 2 else 4), secrets  # patches and hidden-only ids
+    for secret in secrets:
+        assert secret and secret not in dumped, secret
+    assert "reference_solution" not in dumped and "hidden_fail_to_pass" not in dumped
+
+
+def test_swe_bench_hidden_ids_and_patches_are_hidden_unless_the_tests_are_visible():
+    hidden = swe_bench_task(SWE_RECORD)
+    repository = hidden.visible.repository
+    assert repository.url == "https://github.com/octo/widgets.git"
+    assert repository.base_commit == "0123abcd" and repository.dir is None
+    assert repository.fail_to_pass == [] and repository.setup_patch == ""
+    assert hidden.visible.metadata["repo"] == "octo/widgets"
+    assert hidden.hidden.hidden_fail_to_pass == ["tests/test_w.py::test_hidden_size"]
+    assert hidden.hidden.hidden_pass_to_pass == ["tests/test_w.py::test_hidden_keeps"]
+    oracle = swe_bench_task(SWE_RECORD, tests_visible=True)
+    shown = oracle.visible.repository
+    assert shown.fail_to_pass == ["tests/test_w.py::test_hidden_size"]
+    assert shown.setup_patch == SWE_RECORD["test_patch"]
+    assert shown.protected_files() == {"tests/test_w.py"}
+    assert SWE_RECORD["patch"] not in oracle.view().model_dump_json()
+
+
+def test_with_repo_dir_points_the_repository_at_a_checkout(tmp_path):
+    task = swe_bench_task(SWE_RECORD)
+    moved = with_repo_dir(task, tmp_path)
+    assert moved.visible.repository.dir == str(tmp_path.resolve())
+    assert moved.visible.repository.url == task.visible.repository.url
+    assert moved.hidden == task.hidden and task.visible.repository.dir is None
+    code = Task(visible=VisibleTask(id="c", kind="code", prompt="p"))
+    with pytest.raises(ConfigError, match="not a repair task"):
+        with_repo_dir(code, tmp_path)
+
+
+def test_runners_by_sandbox_name():
+    local = make_runner("local", timeout_s=5)
+    assert isinstance(local, SubprocessRunner) and not local.isolated
+    assert local.python == sys.executable and local.timeout_s == 5
+    assert isinstance(make_runner("docker"), DockerRepoRunner)
+    with pytest.raises(ConfigError, match="unknown sandbox"):
+        make_runner("subprocess")
+
+    class Sandbox:
+        def __init__(self, isolated: bool) -> None:
+            self.isolated = isolated
+
+    assert isinstance(runner_for(Sandbox(isolated=False)), SubprocessRunner)
+    assert isinstance(runner_for(Sandbox(isolated=True)), DockerRepoRunner)
+    with pytest.raises(ConfigError, match="need a sandbox"):
+        runner_for(None)
 
 
 def test_prepare_command_adds_per_test_lines_to_pytest_only():
@@ -161,7 +309,8 @@ async def test_runner_caches_by_repository_patch_and_command(runner):
 
 async def test_judged_run_of_a_scenario_reports_each_test(runner):
     task = load_scenario(SCENARIOS / "offbyone_pagination")
-    run = await runner.run(RepoSnapshot(task.spec.repo_dir), "", task.spec.test_cmd)
+    repository = task.visible.repository
+    run = await runner.run(RepoSnapshot(repository.dir), "", repository.test_cmd)
     verdict = run.verdict
     assert verdict is not None and verdict.hello and verdict.finish is not None
     assert verdict.tests["tests/test_core.py::test_get_page_first"] == "failed"
@@ -184,12 +333,13 @@ def test_traceback_frames_map_to_repository_files():
 @pytest.mark.parametrize("name", ["far_from_cause_cents", "two_file_sku", "offbyone_pagination"])
 async def test_localization_puts_the_files_to_fix_in_the_top_three(name, runner):
     task = load_scenario(SCENARIOS / name)
-    tools = RepoTools(RepoSnapshot(task.spec.repo_dir))
-    report = await tools.run_tests(task.spec, runner)
-    loc = localize(task.spec, tools, report.output)
+    tools = RepoTools(RepoSnapshot(task.visible.repository.dir))
+    report = await tools.run_tests(task.visible.repository, runner)
+    assert report.f2p_failed == task.visible.repository.fail_to_pass, report.output[-1500:]
+    loc = localize(task.view(), tools, report.output)
     from ponder.repair.edits import apply_patch
 
-    to_fix = set(apply_patch(tools.snapshot, task.hidden.reference_patch))
+    to_fix = set(apply_patch(tools.snapshot, task.hidden.reference_solution))
     assert to_fix <= set(loc.paths(3)), loc.to_dict()
     assert not any(p.startswith("tests/") for p in loc.paths(5))
 
@@ -216,8 +366,9 @@ async def test_sandbox_runner_sends_the_patched_repository_and_the_judge_as_job_
     task = load_scenario(SCENARIOS / "offbyone_pagination")
     sandbox = RecordingSandbox()
     runner = SandboxRunner(sandbox)
-    snapshot = RepoSnapshot(task.spec.repo_dir)
-    out = await runner.run(snapshot, task.hidden.reference_patch, task.spec.test_cmd)
+    repository = task.visible.repository
+    snapshot = RepoSnapshot(repository.dir)
+    out = await runner.run(snapshot, task.hidden.reference_solution, repository.test_cmd)
     job = sandbox.jobs[0]
     assert "end = start + per_page\n" in job.files["pager/core.py"]
     assert "tests/test_core.py" in job.files and job.command[1:2] == ["-I"]
@@ -226,7 +377,7 @@ async def test_sandbox_runner_sends_the_patched_repository_and_the_judge_as_job_
     settings = json.loads(job.stdin)
     assert "-rA" in settings["command"] and len(settings["key"]) == 64
     assert out.verdict is None and "signature" in out.judge_error  # a forged line is not a verdict
-    again = await runner.run(snapshot, task.hidden.reference_patch, task.spec.test_cmd)
+    again = await runner.run(snapshot, task.hidden.reference_solution, repository.test_cmd)
     assert again.cached and len(sandbox.jobs) == 1
 
 
@@ -236,12 +387,12 @@ async def test_sandbox_runner_on_the_docker_pool():
     from ponder.sandbox import open_sandbox
 
     task = load_scenario(SCENARIOS / "wrong_condition_discount")
-    spec = task.spec
+    repository = task.visible.repository
     async with open_sandbox("docker") as sandbox:
         runner = SandboxRunner(sandbox)
-        snapshot = RepoSnapshot(spec.repo_dir)
-        args = (spec.test_cmd, spec.fail_to_pass, spec.pass_to_pass)
+        snapshot = RepoSnapshot(repository.dir)
+        args = (repository.test_cmd, repository.fail_to_pass, repository.pass_to_pass)
         before = await run_and_score(runner, snapshot, "", *args)
-        after = await run_and_score(runner, snapshot, task.hidden.reference_patch, *args)
-    assert before.f2p_failed == spec.fail_to_pass, before.output[-1500:]
+        after = await run_and_score(runner, snapshot, task.hidden.reference_solution, *args)
+    assert before.f2p_failed == repository.fail_to_pass, before.output[-1500:]
     assert after.resolved, (after.problems, after.output[-1500:])

@@ -10,6 +10,7 @@ import pytest
 from ponder.errors import ConfigError, TaskFormatError
 from ponder.task import (
     HiddenPart,
+    Repository,
     Task,
     VisibleTask,
     grade,
@@ -143,7 +144,18 @@ def test_visible_task_cannot_carry_hidden_data() -> None:
         "prompt",
         "entry_point",
         "public_tests",
+        "repository",
         "metadata",
+    }
+    # A repository reference carries only what agents may see (no test patch, no hidden ids).
+    assert set(Repository.model_fields) == {
+        "dir",
+        "url",
+        "base_commit",
+        "test_cmd",
+        "fail_to_pass",
+        "pass_to_pass",
+        "setup_patch",
     }
     with pytest.raises(ValueError, match="hidden_tests"):
         VisibleTask(id="x", kind="code", prompt="p", hidden_tests=["assert 0"])
@@ -189,13 +201,10 @@ async def test_grade_math_uses_math_verify(gold: str, solution: str, correct: bo
     assert (await grade(task, solution)).correct is correct
 
 
-async def test_grade_unknown_kind_is_config_error(sandbox, monkeypatch) -> None:
-    import ponder.task
-
-    monkeypatch.delitem(ponder.task._GRADERS, "repair", raising=False)
-    task = Task(visible=VisibleTask(id="r", kind="repair", prompt="fix it"))
-    with pytest.raises(ConfigError, match="no grader for task kind 'repair'"):
-        await grade(task, "patch", sandbox)
+async def test_grade_unknown_kind_is_config_error(sandbox) -> None:
+    task = Task(visible=VisibleTask(id="r", kind="poetry", prompt="write one"))
+    with pytest.raises(ConfigError, match="unknown task kind 'poetry'"):
+        await grade(task, "a poem", sandbox)
 
 
 def test_the_documented_example_loads(tmp_path: Path) -> None:

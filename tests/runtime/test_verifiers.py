@@ -8,12 +8,12 @@ import pytest
 
 from ponder.budget import Budget
 from ponder.errors import ConfigError
+from ponder.kinds.answers import extract_answer, extract_boxed, last_number, same_answer
 from ponder.llm.base import LLM, Completion, Generation, SamplingParams, TokenLogprob
 from ponder.llm.client import ModelClient
 from ponder.llm.scripted import ScriptedLLM
 from ponder.task import VisibleTask
 from ponder.verifiers import Candidate, Verdict, Verifier, build_verifier, get_verifier
-from ponder.verifiers.answers import extract_answer, extract_boxed, last_number, same_answer
 
 CODE = VisibleTask(
     id="add",

@@ -11,9 +11,9 @@ from ponder.agents.parsing import (
     parse_critique,
     parse_thought,
 )
-from ponder.agents.prompts import render
 from ponder.budget import Budget
 from ponder.errors import ConfigError, OutputParseError
+from ponder.kinds import get_kind
 from ponder.llm.client import ModelClient
 from ponder.llm.scripted import ScriptedLLM
 from tests.search.scripted import code_task, math_task
@@ -69,20 +69,20 @@ def test_critique_names_the_first_wrong_step():
 
 
 def test_code_candidate_prompt_is_the_plain_prompt_without_a_plan():
-    (msg,) = render("code", "candidate", task=code_task().view(), steps=[])
+    (msg,) = get_kind("code").render("candidate", task=code_task().view(), steps=[])
     assert msg["content"].startswith(
         "Complete the following Python function. Return the whole function in a single python code block."
     )
     assert "plan" not in msg["content"].lower()
-    (msg,) = render("code", "candidate", task=code_task().view(), steps=["Add them."])
+    (msg,) = get_kind("code").render("candidate", task=code_task().view(), steps=["Add them."])
     assert "1. Add them." in msg["content"]
 
 
 def test_unknown_kind_is_a_config_error():
-    from ponder.agents.kinds import kind_of
+    from ponder.kinds import kind_of
 
-    with pytest.raises(ConfigError, match="repair"):
-        kind_of(type("T", (), {"kind": "repair"})())
+    with pytest.raises(ConfigError, match="unknown task kind 'poetry'"):
+        kind_of(type("T", (), {"kind": "poetry"})())
 
 
 async def test_solver_proposes_k_thoughts_in_one_call_and_keeps_failures():

@@ -52,11 +52,27 @@ SEARCH = {
 }
 
 
-async def _solve(tmp_path, strategy, task, budget, verifiers, llm=None, sandbox=None):
+# Each strategy with its options above, and the other configurations worth bounding: mcts
+# over whole candidates with progressive widening (repair's search).
+CASES = [pytest.param(s, SEARCH.get(s, {}), id=s) for s in known_strategies()] + [
+    pytest.param(
+        "mcts",
+        {"expand": "candidates", "widening": True, "k": 3, "max_iterations": 20},
+        id="mcts-candidates",
+    ),
+]
+
+
+def cases(*strategies: str) -> list:
+    """The CASES of these strategies (each configuration of each)."""
+    return [c for c in CASES if c.values[0] in strategies]
+
+
+async def _solve(tmp_path, strategy, task, budget, verifiers, llm=None, sandbox=None, options=None):
     llm = llm or LongAfterFirst(Responder(plans=(BAD_PLAN,), all_bad=True))
     config = RunConfig(
         strategy=strategy,
-        search=SEARCH.get(strategy, {}),
+        search=SEARCH.get(strategy, {}) if options is None else options,
         model="scripted",
         verifiers=verifiers,
         budget=budget,
@@ -68,8 +84,10 @@ async def _solve(tmp_path, strategy, task, budget, verifiers, llm=None, sandbox=
 
 
 @pytest.mark.parametrize("tokens", [300, 1100, 2500])
-@pytest.mark.parametrize("strategy", known_strategies())
-async def test_completion_tokens_stay_within_one_call_of_the_limit(strategy, tokens, tmp_path):
+@pytest.mark.parametrize(("strategy", "options"), CASES)
+async def test_completion_tokens_stay_within_one_call_of_the_limit(
+    strategy, options, tokens, tmp_path
+):
     # The judge (a model call per candidate and step) verifies alongside the never-passing fake.
     result, llm = await _solve(
         tmp_path,
@@ -78,6 +96,7 @@ async def test_completion_tokens_stay_within_one_call_of_the_limit(strategy, tok
         {"tokens": tokens},
         ["never", "judge"],
         sandbox=InstantSandbox(),
+        options=options,
     )
     spent = result.budget["spent"]
     largest = max(p.max_tokens for _, p in llm.calls)
@@ -87,26 +106,38 @@ async def test_completion_tokens_stay_within_one_call_of_the_limit(strategy, tok
 
 
 @pytest.mark.parametrize("calls", [2, 5, 9])
-@pytest.mark.parametrize("strategy", known_strategies())
-async def test_llm_calls_never_pass_the_limit(strategy, calls, tmp_path):
+@pytest.mark.parametrize(("strategy", "options"), CASES)
+async def test_llm_calls_never_pass_the_limit(strategy, options, calls, tmp_path):
     result, llm = await _solve(
-        tmp_path, strategy, math_task(), {"tokens": None, "llm_calls": calls}, ["judge"]
+        tmp_path,
+        strategy,
+        math_task(),
+        {"tokens": None, "llm_calls": calls},
+        ["judge"],
+        options=options,
     )
     assert len(llm.calls) == result.budget["spent"]["llm_calls"] <= calls
 
 
-@pytest.mark.parametrize("strategy", known_strategies())
-async def test_total_tokens_stay_within_one_call_of_the_limit(strategy, tmp_path):
+@pytest.mark.parametrize(("strategy", "options"), CASES)
+async def test_total_tokens_stay_within_one_call_of_the_limit(strategy, options, tmp_path):
     limit = 4000
     result, _ = await _solve(
-        tmp_path, strategy, math_task(), {"tokens": None, "total_tokens": limit}, ["judge"]
+        tmp_path,
+        strategy,
+        math_task(),
+        {"tokens": None, "total_tokens": limit},
+        ["judge"],
+        options=options,
     )
     spent = result.budget["spent"]
     assert spent["total_tokens"] <= limit + spent["largest_call_tokens"], spent
 
 
-@pytest.mark.parametrize("strategy", ["best_of_n", "self_consistency", "magicore", "mcts"])
-async def test_sandbox_runs_of_the_tests_verifier_never_pass_the_limit(strategy, tmp_path):
+@pytest.mark.parametrize(
+    ("strategy", "options"), cases("best_of_n", "self_consistency", "magicore", "mcts")
+)
+async def test_sandbox_runs_of_the_tests_verifier_never_pass_the_limit(strategy, options, tmp_path):
     sandbox = InstantSandbox()
     result, _ = await _solve(
         tmp_path,
@@ -115,6 +146,7 @@ async def test_sandbox_runs_of_the_tests_verifier_never_pass_the_limit(strategy,
         {"tokens": None, "sandbox_runs": 2},
         ["tests"],
         sandbox=sandbox,
+        options=options,
     )
     assert result.budget["spent"]["sandbox_runs"] <= 2
 

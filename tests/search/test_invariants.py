@@ -18,6 +18,7 @@ from ponder.verifiers.base import Verdict
 from tests.search.conftest import FakeVerifier, InstantSandbox, run
 from tests.search.history import PhaseRun, final_tree, only, phases, tree_at
 from tests.search.scripted import GOOD_PLAN, Responder, code_task, math_task
+from tests.search.test_mcts_candidates import reference_leaf
 
 PLANS = ("Loop over the inputs.", "Use the + operator.", "Recurse on b.")
 WEIGHTS = {PLANS[0]: 0.2, PLANS[1]: 0.7, PLANS[2]: 0.45, GOOD_PLAN: 0.9}
@@ -68,12 +69,32 @@ class TextVerifier:
         ]
 
 
+class IdVerifier:
+    """Scores a candidate by its node id (so candidate nodes' statistics vary); never passes.
+    The root's first two children both score zero, so progressive widening re-expands a node
+    whose children all scored zero as well as one that beats its best child."""
+
+    name = "byid"
+    SCORES = (0.2, 0.0, 0.0, 0.4, 0.0, 0.7, 0.0, 0.9)
+
+    async def verify(self, task, candidates):
+        return [
+            Verdict(
+                score=self.SCORES[int(c.id[1:]) % len(self.SCORES)],
+                passed=False,
+                feedback="AssertionError",
+            )
+            for c in candidates
+        ]
+
+
 @pytest.fixture(autouse=True)
 def _verifiers(register_verifier):
     register_verifier("plan", PlanVerifier)
     register_verifier("steps", StepVerifier)
     register_verifier("text", TextVerifier)
     register_verifier("fake", FakeVerifier)
+    register_verifier("byid", IdVerifier)
 
 
 async def solve(tmp_path, strategy, search, responder=None, task=None, verifiers=("plan",)):
@@ -154,6 +175,54 @@ def expected_leaf(tree: ThoughtTree, rule: str, c: float) -> str | None:
             return None
 
 
+def expected_candidate(tree: ThoughtTree, c: float, max_depth: int) -> str | None:
+    """The node candidate mode (expand="candidates", no widening) expands, recomputed: descend
+    by UCT among the valued, parsed candidate children to a node never expanded below
+    max_depth; an expanded node (or one at max_depth) without such children is skipped."""
+    dead: set[str] = set()
+    while tree.root_id not in dead:
+        node = tree.root
+        while node.meta.get("expansions", 0) or node.depth >= max_depth:
+            kids = [
+                k
+                for k in tree.children(node.id)
+                if k.kind == "candidate"
+                and k.parse_error is None
+                and "value" in k.meta
+                and k.id not in dead
+            ]
+            if not kids:
+                dead.add(node.id)
+                break
+            node = pick_uct(node, kids, c)
+        else:
+            return node.id
+    return None
+
+
+def pick_uct(parent: Node, kids: list[Node], c: float) -> Node:
+    """UCB1 (unvisited children first); ties to the oldest."""
+    big_n = max(1, parent.visits)
+
+    def score(k: Node) -> float:
+        if k.visits == 0:
+            return math.inf
+        return k.value_sum / k.visits + c * math.sqrt(math.log(big_n) / k.visits)
+
+    top = max(map(score, kids))
+    return min((k for k in kids if score(k) == top), key=lambda k: int(k.id[1:]))
+
+
+def selected(tree: ThoughtTree, search: dict) -> str | None:
+    """The node MCTS with options `search` selects on `tree`, recomputed by its rule."""
+    c, max_depth = search.get("c", 1.0), search.get("max_depth", 3)
+    if search.get("expand") != "candidates":
+        return expected_leaf(tree, search.get("rule", "uct"), c)
+    if search.get("widening"):
+        return reference_leaf(tree, c, max_depth, search.get("max_expansions", 3))
+    return expected_candidate(tree, c, max_depth)
+
+
 MCTS_CASES = {
     "uct": {"k": 2, "max_iterations": 7, "max_depth": 3, "rule": "uct", "c": 1.0},
     "uct-greedy": {"k": 3, "max_iterations": 6, "max_depth": 2, "c": 0.0, "rethink": False},
@@ -165,14 +234,30 @@ MCTS_CASES = {
         "c": 1.5,
         "step_scorer": "steps",
     },
+    # Candidate nodes (repair's search): expanded by the Refiner's rewrites, valued by their
+    # own verdicts; with and without progressive widening.
+    "candidates": {"expand": "candidates", "k": 2, "max_iterations": 6, "max_depth": 3},
+    "candidates-widening": {
+        "expand": "candidates",
+        "widening": True,
+        "k": 2,
+        "max_iterations": 8,
+        "max_depth": 3,
+        "max_expansions": 2,
+    },
 }
+
+
+def case_verifiers(search: dict) -> list[str]:
+    """Thoughts are scored by their plan; candidate nodes (no plan) by their id."""
+    return ["byid"] if search.get("expand") == "candidates" else ["plan"]
 
 
 @covers("mcts")
 @pytest.mark.parametrize("case", sorted(MCTS_CASES))
 async def test_mcts_tree_statistics_and_selections(case, tmp_path):
     search = MCTS_CASES[case]
-    result, _, run_dir = await solve(tmp_path, "mcts", search)
+    result, _, run_dir = await solve(tmp_path, "mcts", search, verifiers=case_verifiers(search))
     tree, runs = final_tree(run_dir), phases(run_dir)
 
     # Root visits equal the simulations made: every value the score phases produced.
@@ -192,13 +277,25 @@ async def test_mcts_tree_statistics_and_selections(case, tmp_path):
         if "value" in node.meta:
             assert 0.0 <= node.meta["value"] <= 1.0 and node.visits >= 1, node.id
 
-    # Every selection matches UCT/PUCT recomputed on the tree as it stood before it.
-    rule, c = search.get("rule", "uct"), search.get("c", 1.0)
+    if search.get("expand") == "candidates":
+        # Candidate nodes: only candidates below the root, each expanded (by at most
+        # max_expansions rewrites batches, once without widening) only below max_depth.
+        most = search.get("max_expansions", 3) if search.get("widening") else 1
+        max_depth, k = search.get("max_depth", 3), search.get("k", 3)
+        assert {n.kind for n in tree.nodes() if n.parent is not None} == {"candidate"}
+        for node in tree.nodes():
+            done = node.meta.get("expansions", 0)
+            assert done <= most and node.depth <= max_depth, node.id
+            assert node.depth < max_depth or not done, node.id
+            assert len(tree.children(node.id)) <= done * k, node.id
+        assert len({n.meta["value"] for n in simulated}) > 1  # the statistics had a say
+
+    # Every selection matches its rule recomputed on the tree as it stood before it.
     selects = [r for r in only(runs, "select") if r.after["next"] == "expand"]
     decided_by_stats = 0
     for r in selects:
         before = tree_at(run_dir, r.before["tree_seq"])
-        assert r.after["frontier"] == [expected_leaf(before, rule, c)], r.before["tree_seq"]
+        assert r.after["frontier"] == [selected(before, search)], r.before["tree_seq"]
         chosen = before.node(r.after["frontier"][0])
         decided_by_stats += chosen.depth >= 2 or (chosen.depth == 1 and chosen.visits > 0)
     assert len(selects) >= result.iterations >= 3
@@ -230,9 +327,12 @@ async def test_mcts_rethink_is_simulated_and_backed_up(tmp_path):
 
 
 @covers("mcts")
-async def test_mcts_stopped_by_the_budget_still_backs_up_what_it_simulated(tmp_path):
-    result, _, run_dir = await solve(tmp_path / "ref", "mcts", MCTS_CASES["uct"])
+@pytest.mark.parametrize("case", ["uct", "candidates", "candidates-widening"])
+async def test_mcts_stopped_by_the_budget_still_backs_up_what_it_simulated(case, tmp_path):
+    search, verifiers = MCTS_CASES[case], case_verifiers(MCTS_CASES[case])
+    result, _, run_dir = await solve(tmp_path / "ref", "mcts", search, verifiers=verifiers)
     full = result.budget["spent"]["llm_calls"]
+    assert full >= 5
     for calls in range(3, full, 2):
         out = tmp_path / f"calls{calls}"
         result, _ = await run(
@@ -241,14 +341,15 @@ async def test_mcts_stopped_by_the_budget_still_backs_up_what_it_simulated(tmp_p
             InstantSandbox(),
             "mcts",
             Responder(plans=PLANS, all_bad=True),
-            search=MCTS_CASES["uct"],
-            verifiers=["plan"],
+            search=search,
+            verifiers=verifiers,
             budget={"tokens": None, "llm_calls": calls},
         )
         assert result.stop_reason.startswith("budget"), calls
         tree = final_tree(result.run_dir)
         simulated = [n for n in tree.nodes() if "value" in n.meta]
         assert tree.root.visits == len(simulated), calls
+        assert tree.root.value_sum == pytest.approx(sum(n.meta["value"] for n in simulated)), calls
 
 
 # ------------------------------------------------------------------ tot, beam, dvts

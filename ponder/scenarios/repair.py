@@ -1,0 +1,29 @@
+"""The `repair` scenario: the repository-repair scenarios under `scenarios/repair/` (or a
+folder of such scenarios given as the source), graded on their hidden tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ponder.errors import ConfigError
+from ponder.scenarios.base import Scenario
+from ponder.task import Task
+
+SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "repair"
+
+
+class RepairScenario(Scenario):
+    name = "repair"
+    description = "small repositories with a planted bug, a failing test and hidden tests"
+
+    def load(self) -> list[Task]:
+        from ponder.repair.task import load_scenarios
+
+        folder = Path(self.source) if self.source else SCENARIOS_DIR
+        if not folder.is_dir():
+            raise ConfigError(
+                f"repair scenarios folder {folder} does not exist",
+                fix="run from a checkout of the repository, or pass --source FOLDER "
+                "(a folder of <name>/scenario.json scenarios)",
+            )
+        return load_scenarios(folder)

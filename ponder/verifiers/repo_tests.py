@@ -1,0 +1,50 @@
+"""The `repo_tests` verifier: a repository's test command at a candidate patch, judged.
+
+Each candidate's patch is applied to a fresh copy of the task's checkout and the test command
+runs under the patch judge (`ponder.repair.testing`): a fresh container per run under
+`--sandbox docker`, a temp copy under `--sandbox local`. The verdict's score is the fraction of
+FAIL_TO_PASS tests fixed, scaled down by PASS_TO_PASS tests broken; it passes when every
+required test ran and passed and nothing looked forged. Results are cached by (repository
+state, patch, command), so twin patches cost one run. Every run is admitted by the run's budget.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ponder.budget import Budget
+from ponder.kinds.repair import repository_of, snapshot_of
+from ponder.repair.testing import TestReport, runner_for
+from ponder.repair.tools import RepoTools
+from ponder.search.metered import admission
+from ponder.task import VisibleTask
+from ponder.verifiers.base import Candidate, Verdict
+from ponder.verifiers.registry import register_verifier
+
+
+@register_verifier("repo_tests")
+class RepoTestsVerifier:
+    name = "repo_tests"
+
+    def __init__(self, sandbox: Any, budget: Budget | None = None) -> None:
+        self.sandbox = sandbox
+        self.runner = runner_for(sandbox, budget)
+
+    async def report(self, task: VisibleTask, patch: str) -> TestReport:
+        """The judged test run at `patch` (admitted by the run's budget)."""
+        repository = repository_of(task)
+        tools = RepoTools(snapshot_of(task), patch)
+        async with admission(self.sandbox):
+            return await tools.run_tests(repository, self.runner)
+
+    @staticmethod
+    def verdict(report: TestReport) -> Verdict:
+        return Verdict(
+            score=report.value(),
+            passed=report.resolved,
+            feedback=report.summary(),
+            details=report.to_dict() | {"headline": report.headline()},
+        )
+
+    async def verify(self, task: VisibleTask, candidates: list[Candidate]) -> list[Verdict]:
+        return [self.verdict(await self.report(task, c.answer or "")) for c in candidates]
