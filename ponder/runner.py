@@ -254,8 +254,7 @@ async def _run(
 ) -> RunResult:
     model, sandbox, approve = parts.model, parts.sandbox, parts.approve
     budget = config.budget.to_budget()
-    defaults = kind_for(task, config.agents).strategy_defaults.get(config.strategy, {})
-    strategy = get_strategy(config.strategy, defaults | config.search)
+    strategy = get_strategy(config.strategy, config.search)
     rt = Runtime(strategy=strategy, ctx=None, interactive=config.interactive)  # type: ignore[arg-type]
     saver = InlineSqliteSaver.open(run_dir / CHECKPOINTS, config.checkpoint_every)
     try:
@@ -312,6 +311,14 @@ async def _run(
     return result
 
 
+def with_kind_defaults(task: Task, config: RunConfig) -> RunConfig:
+    """`config` with the task kind's defaults for what it leaves unset (its agent settings,
+    its options for the strategy), so config.json records what the run used."""
+    kind = kind_of(task)
+    search = kind.strategy_defaults.get(config.strategy, {}) | config.search
+    return config.model_copy(update={"agents": kind.agents(config.agents), "search": search})
+
+
 def _prepare_dir(out_dir: str | Path | None, task: Task) -> Path:
     if out_dir is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -343,8 +350,7 @@ async def solve_task(
     every streamed progress event; `approve` answers the interactive review (True = accept).
     """
     run_dir = _prepare_dir(out_dir, task)
-    kind = kind_of(task)
-    config = config.model_copy(update={"agents": kind.agents(config.agents)})
+    config = with_kind_defaults(task, config)
     record = {
         "config": config.model_dump(mode="json"),
         "versions": _versions(),

@@ -103,6 +103,9 @@ async def test_mcts_correct_edit_passes_and_writes_the_solve_run_dir(
     assert "tests/test_core.py::test_get_page_first" in first
     events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
     assert {"start", "phase", "done"} <= {e["event"] for e in events}
+    # The kind's defaults are what the run used, recorded: mcts over whole patches.
+    config = json.loads((run / "config.json").read_text())["config"]
+    assert config["search"]["expand"] == "candidates" and config["search"]["widening"] is True
 
 
 async def test_malformed_edits_are_rejected_with_their_reason_fed_back(
