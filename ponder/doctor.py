@@ -81,6 +81,25 @@ def check_embedded_model() -> Check:
     return Check("embedded model", state, status.detail, status.fix or "")
 
 
+def check_coder_1_5b_model() -> Check:
+    """The optional second embedded model: never broken, since nothing needs it by default."""
+    from ponder.llm.embedded import embedded_model, embedded_model_status
+
+    name = "coder-1.5b"
+    model = embedded_model(name)
+    status = embedded_model_status(name)
+    if status.ok:
+        return Check(f"model {name}", State.OK, status.detail)
+    if status.present or not status.missing_parts:
+        # Parts installed (or a cached file to recheck): first use of local:coder-1.5b builds it.
+        return Check(f"model {name}", State.PENDING, status.detail, status.fix or "")
+    if len(status.missing_parts) < len(model.parts):
+        detail = f"partly installed, missing: {', '.join(status.missing_parts)}"
+    else:
+        detail = f"not installed (optional; loaded by --model local:{name})"
+    return Check(f"model {name}", State.OPTIONAL, detail, model.install_fix)
+
+
 def check_gpu() -> Check:
     if importlib.util.find_spec("torch") is None:
         return Check(
@@ -115,6 +134,7 @@ CHECKS: list[Callable[[], Check]] = [
     check_sandbox_image,
     check_llama_cpp,
     check_embedded_model,
+    check_coder_1_5b_model,
     check_gpu,
     check_vllm,
 ]

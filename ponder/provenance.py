@@ -71,10 +71,11 @@ def model_sha256(model: str) -> str | None:
     prefix, _, arg = model.partition(":")
     if prefix != "local":
         return None
-    if not arg:
-        from ponder.llm.embedded import EMBEDDED_MODEL
+    from ponder.llm.embedded import EMBEDDED_MODELS, embedded_name
 
-        return EMBEDDED_MODEL.sha256  # the file is checked against this hash before it loads
+    if (name := embedded_name(arg)) is not None:
+        # An embedded model's file is checked against this hash before it loads.
+        return EMBEDDED_MODELS[name].sha256
     path = Path(arg).expanduser()
     if not path.is_file():
         return None

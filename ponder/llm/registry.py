@@ -21,6 +21,7 @@ from ponder.errors import ConfigError
 from ponder.llm.base import LLM
 from ponder.llm.cache import ResponseCache
 from ponder.llm.client import ModelClient
+from ponder.llm.embedded import DEFAULT_EMBEDDED, EMBEDDED_MODELS, embedded_name
 from ponder.plugins import Registry
 
 ALLOW_SCRIPTED_ENV = "PONDER_ALLOW_SCRIPTED"
@@ -47,12 +48,29 @@ def _require(arg: str, spec: str, form: str) -> str:
 
 
 def _local(arg: str, spec: str, opts: dict[str, Any]) -> LLM:
+    """`local` (the default embedded model), `local:NAME` (another one), `local:PATH.gguf`."""
     from ponder.llm.embedded import ensure_embedded_model
     from ponder.llm.local import LlamaCppChat, import_llama
 
-    import_llama()  # fail on a missing llama-cpp-python before assembling 491 MB
-    path = Path(arg) if arg else ensure_embedded_model()
+    name = embedded_name(arg)
+    if name is None and not arg.endswith(".gguf") and not Path(arg).expanduser().is_file():
+        raise ConfigError(
+            f"model string {spec!r}: {arg!r} is neither an embedded model nor a file",
+            fix=f"use an embedded model ({', '.join(f'local:{n}' for n in EMBEDDED_MODELS)}; "
+            "plain local is local:default) or local:PATH.gguf for a GGUF file",
+        )
+    import_llama()  # fail on a missing llama-cpp-python before assembling a model from parts
+    path = ensure_embedded_model(name) if name is not None else Path(arg).expanduser()
     return LlamaCppChat(path, name=spec, **opts)
+
+
+def _local_forms() -> tuple[tuple[str, str], ...]:
+    default = EMBEDDED_MODELS[DEFAULT_EMBEDDED]
+    return (
+        ("local", f"{default.description} (default)"),
+        *((f"local:{n}", m.description) for n, m in EMBEDDED_MODELS.items() if m is not default),
+        ("local:PATH.gguf", "any GGUF file via llama.cpp"),
+    )
 
 
 def _openai(arg: str, spec: str, opts: dict[str, Any]) -> LLM:
@@ -121,14 +139,7 @@ def register_backend(backend: Backend) -> Backend:
 
 
 for _backend in (
-    Backend(
-        "local",
-        (
-            ("local", "the embedded Qwen2.5-Coder-0.5B-Instruct GGUF via llama.cpp (default)"),
-            ("local:PATH.gguf", "any GGUF file via llama.cpp"),
-        ),
-        _local,
-    ),
+    Backend("local", _local_forms(), _local),
     Backend(
         "openai",
         (

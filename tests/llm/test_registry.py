@@ -23,7 +23,14 @@ def test_unknown_model_string_lists_valid_forms(spec):
 
 def test_forms_are_documented_and_registry_covers_them():
     forms = [f for f, _ in model_forms()]
-    assert forms == ["local", "local:PATH.gguf", "openai:MODEL@URL", "vllm:PATH", "hf:PATH"]
+    assert forms == [
+        "local",
+        "local:coder-1.5b",
+        "local:PATH.gguf",
+        "openai:MODEL@URL",
+        "vllm:PATH",
+        "hf:PATH",
+    ]
     assert {f.split(":")[0] for f in forms} <= set(BACKENDS)
 
 

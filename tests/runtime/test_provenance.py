@@ -15,7 +15,7 @@ from ponder import provenance
 from ponder.benchmark.report import build_report
 from ponder.benchmark.results import CellResult, ResultsStore
 from ponder.cli import app
-from ponder.llm.embedded import EMBEDDED_MODEL
+from ponder.llm.embedded import CODER_1_5B, EMBEDDED_MODEL
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -56,6 +56,7 @@ def test_model_hashes(tmp_path: Path) -> None:
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"GGUF" + b"\0" * 100)
     assert provenance.model_sha256("local") == EMBEDDED_MODEL.sha256
+    assert provenance.model_sha256("local:coder-1.5b") == CODER_1_5B.sha256
     assert provenance.model_sha256(f"local:{gguf}") == hashlib.sha256(gguf.read_bytes()).hexdigest()
     gguf.write_bytes(b"GGUF" + b"\1" * 200)  # a changed file is hashed again
     assert provenance.model_sha256(f"local:{gguf}") == hashlib.sha256(gguf.read_bytes()).hexdigest()
