@@ -158,3 +158,20 @@ async def test_a_broken_gguf_fails_the_call_clearly(tmp_path):
         await llm.generate(ANIMAL, SamplingParams(max_tokens=2))
     assert str(broken) in err.value.message
     await llm.aclose()
+
+
+async def test_more_requests_than_sequence_slots_all_get_answers(embedded_gguf):
+    """Requests admitted while earlier prompts are still being evaluated (one batch holds a
+    few prompts) must not take the seq ids those prompts' samples fork into later; with the
+    prefix cache keeping finished prompts' ids, that once emptied the id pool and failed every
+    live request (`IndexError: pop from empty list`)."""
+    llm = create_llm("local", n_ctx=512)
+    try:
+        questions = [_ask(f"What is {i} plus {i + 7}? Show the sum.") for i in range(40)]
+        gens = await asyncio.gather(
+            *(llm.generate(q, SamplingParams(max_tokens=2)) for q in questions)
+        )
+        assert len(gens) == 40 and all(g.completions[0].completion_tokens >= 1 for g in gens)
+        assert llm.stats.requests == 40
+    finally:
+        await llm.aclose()

@@ -200,6 +200,9 @@ class _Loop:
         self.opts = engine.options
         self.stats = engine.stats
         self.free_ids = list(range(slots - 1, -1, -1))
+        # Seq ids owed to admitted requests whose prompts are still being evaluated: their
+        # samples fork off the prompt later, and no admission in between may take those ids.
+        self.promised = 0
         self.waiting: list[Request] = []
         self.live: list[Request] = []  # admitted, in admission order
         self.reserved = 0  # KV cells promised to live requests
@@ -261,8 +264,8 @@ class _Loop:
             ):
                 return  # wait for live sequences to leave (FIFO: no overtaking)
             # Alone, a request runs even if it may outgrow the cells (llama_decode then says so).
-            self._make_room(ids=width + 1, cells=need)
-            if len(self.free_ids) < width + 1:
+            self._make_room(ids=self.promised + width + 1, cells=need)
+            if len(self.free_ids) - self.promised < width + 1:
                 return
             self.waiting.pop(0)
             self._start(r)
@@ -280,6 +283,7 @@ class _Loop:
         self.stats.requests += 1
         self.stats.prompt_tokens += len(r.prompt)
         r.prompt_seq = self.free_ids.pop()
+        self.promised += len(r.seeds)  # until `_fork` takes them
         hit = self.cache.match(r.prompt)
         if hit is not None and hit.payload is not None:
             # The same prompt again: its KV and last logits are kept, so nothing is evaluated
@@ -351,6 +355,7 @@ class _Loop:
         batch row `row`, or from the kept logits of the prompt when `row` is None."""
         if row is not None and self.opts.prefix_cache:
             r.last_logits = self.ctx.logits(row)
+        self.promised -= len(r.seeds)
         for seed in r.seeds:
             seq = self.free_ids.pop()
             self.ctx.copy_seq(r.prompt_seq, seq)
@@ -404,6 +409,8 @@ class _Loop:
                 self._finish(s, "stop")
         self.live.remove(r)
         self.reserved -= r.reserved
+        if not r.samples:  # never forked: its promised ids go back
+            self.promised -= len(r.seeds)
         if r.prompt_seq is None:
             return
         if keep_prompt and r.prefilled:
