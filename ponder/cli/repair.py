@@ -226,7 +226,7 @@ def repair_command(
             tests_visible,
         )
         config = _repair_config(
-            config_file, strategy or "mcts", option or [], model, sandbox, budget_tokens, seed
+            config_file, strategy, option or [], model, sandbox, budget_tokens, seed
         )
         out = out or Path("runs") / f"repair-{task.id}-{time.strftime('%Y%m%d-%H%M%S')}"
     result = asyncio.run(_repair(task, config, out, resume))
@@ -325,8 +325,9 @@ def check_command(
     from ponder.repair.grading import grade
     from ponder.repair.patches import parse_unified_diff
     from ponder.repair.sources import EditRejected
-    from ponder.repair.testing import make_runner
+    from ponder.repair.testing import RepoRunner
     from ponder.repair.workspace import RepoSnapshot
+    from ponder.sandbox import open_sandbox
 
     if not repo.is_dir():
         raise ConfigError(
@@ -354,13 +355,19 @@ def check_command(
     test_patch, hidden_ids = _hidden_tests(repo, hidden_tests or [])
     f2p = list(dict.fromkeys([*(fail_to_pass or []), *hidden_ids]))
     p2p = list(pass_to_pass or [])
-    run = make_runner(sandbox, timeout_s=timeout)
+    box = open_sandbox(sandbox)  # a tree run starts no pool: one fresh runner per run
+    run = RepoRunner(box, timeout_s=timeout)
     if not run.isolated and not as_json:
-        _err.print("[yellow]warning:[/] --sandbox local is NOT isolated: tests run here")
+        _err.print(f"[yellow]warning:[/] --sandbox {sandbox} is NOT isolated: tests run here")
     snapshot = RepoSnapshot(repo)
-    report = asyncio.run(
-        grade(run, snapshot, patch_text, test_cmd, f2p, p2p, test_patch=test_patch)
-    )
+
+    async def graded():
+        try:
+            return await grade(run, snapshot, patch_text, test_cmd, f2p, p2p, test_patch=test_patch)
+        finally:
+            await box.close()
+
+    report = asyncio.run(graded())
     kinds = {t: "pass_to_pass" for t in p2p} | {t: "fail_to_pass" for t in fail_to_pass or []}
     kinds |= {t: "hidden" for t in hidden_ids}
     tests = [{"id": t, "kind": kinds[t], "outcome": o} for t, o in report.outcomes.items()]

@@ -4,10 +4,9 @@ Every run goes through the patch judge (`ponder.repair.judging`): a driver proce
 test process starts the command with a pytest plug-in loaded from outside the repository, and
 signs what the plug-in reported. Output is kept for prompts, never read for outcomes.
 
-Runners (a registry, chosen by name): `local` (a temp copy on this machine; NOT
-isolated, for tests and machines without Docker), `docker` (a fresh container per run via
-`ponder.sandbox.repo.run_repo_job`), `pool` (any `Sandbox`, the repository sent as job files).
-Every runner caches results by the hash of (repository state, patch, command).
+One runner, `RepoRunner`, over the run's sandbox (`Sandbox.run_in_tree`): a fresh container
+per run under `--sandbox docker`, a temp copy on this machine (NOT isolated) under `--sandbox
+local`. It caches results by the hash of (repository state, patch, command).
 """
 
 from __future__ import annotations
@@ -15,22 +14,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import re
 import secrets
-import shlex
-import sys
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
 
 from ponder.budget import Budget
 from ponder.errors import ConfigError
 from ponder.repair.judging import JUDGE_VERSION, Verdict, judge_run, read_verdict
-from ponder.repair.patches import apply_patch, make_patch
+from ponder.repair.patches import apply_patch
 from ponder.repair.policy import (
     CONFIG_FILES,
     TEST_DIRS,
@@ -41,6 +34,8 @@ from ponder.repair.policy import (
 )
 from ponder.repair.sources import EditRejected
 from ponder.repair.workspace import RepoSnapshot, copy_repo, write_changes
+from ponder.sandbox.base import Job, Limits, Sandbox
+from ponder.sandbox.repo_cache import RepoCache, repo_state_hash, result_key
 
 OUTPUT_LIMIT = 20_000
 VERDICT_BYTES = 8 << 20  # room for the signed verdict of a large suite
@@ -67,15 +62,6 @@ class RunOutput:
         data = json.loads(text)
         verdict = data.pop("verdict")
         return cls(**data, verdict=Verdict.model_validate(verdict) if verdict else None)
-
-
-class RepoRunner(Protocol):
-    """Runs `command` in a fresh copy of `snapshot` with `patch` applied."""
-
-    name: str
-    isolated: bool
-
-    async def run(self, snapshot: RepoSnapshot, patch: str, command: str) -> RunOutput: ...
 
 
 def repo_fingerprint(snapshot: RepoSnapshot) -> str:
@@ -132,14 +118,35 @@ def protected_in_run(rel: str) -> bool:
     )
 
 
-class CachingRunner:
-    """Base of the runners: the (repository, patch, command) cache, and budget accounting."""
+class RepoRunner:
+    """Judged runs of a repository's test command at a patch, on a sandbox's `run_in_tree`.
 
-    name = "runner"
-    isolated = True
+    The patch is applied by our own parser (text edits only) to a temp copy of the
+    repository; the judge goes to an extra directory beside it, outside the repository, and
+    test files and test configuration are `protected_in_run`: under the docker sandbox a fresh
+    container per run where both are root-owned and read-only, so the test process can change
+    neither them nor the judge; under the local sandbox a temp copy on this machine (NOT
+    isolated). Results are cached in memory by (repository, patch, command), and verified ones
+    of an isolating sandbox on disk (`RepoCache`) by (repository state, patch, command, judge
+    version, sandbox).
+    Fresh runs are charged to `budget`; a metered sandbox admits them first.
+    """
 
-    def __init__(self, budget: Budget | None = None) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        budget: Budget | None = None,
+        timeout_s: float = 300.0,
+        cache: RepoCache | bool | None = None,
+    ) -> None:
+        self.sandbox = sandbox
         self.budget = budget
+        self.timeout_s = timeout_s
+        self.isolated = getattr(sandbox, "isolated", True)
+        self.name = "docker" if self.isolated else "local"
+        # On disk: a RepoCache; True: the default file (opened on first use); None: that file
+        # when the sandbox isolates (a local run is cheap, and weaker evidence); False: none.
+        self._store: RepoCache | bool = self.isolated if cache is None else cache
         self._cache: dict[str, RunOutput] = {}
         self._fingerprints: dict[Path, str] = {}
 
@@ -148,218 +155,75 @@ class CachingRunner:
             self._fingerprints[snapshot.root] = repo_fingerprint(snapshot)
         return self._fingerprints[snapshot.root]
 
+    async def store(self) -> RepoCache | None:
+        if self._store is True:
+            self._store = await asyncio.to_thread(RepoCache)
+        return self._store or None
+
     async def run(self, snapshot: RepoSnapshot, patch: str, command: str) -> RunOutput:
+        """The judged run of `command` on `snapshot` + `patch` (cached, else a fresh run)."""
         key = cache_key(self.fingerprint(snapshot), patch, command)
         if key in self._cache:
-            hit = self._cache[key]
-            return replace(hit, cached=True)
+            return replace(self._cache[key], cached=True)
+        store = await self.store()
+        disk_key = ""
+        if store is not None:
+            state = await asyncio.to_thread(repo_state_hash, snapshot.root)
+            described = self.sandbox.describe()
+            disk_key = result_key(state, patch, ["judge", JUDGE_VERSION, command], described)
+            if hit := await asyncio.to_thread(store.get, disk_key):
+                out = RunOutput.from_json(hit)
+                self._cache[key] = out
+                return replace(out, cached=True)
         out = await self._run(snapshot, patch, prepare_command(command))
         if out.status != "sandbox_error":
             self._cache[key] = out
-        if self.budget is not None:
-            self.budget.record_sandbox(out.duration_s)
+        if store is not None and out.verdict is not None:
+            await asyncio.to_thread(store.put, disk_key, out.to_json())
         return out
 
     async def _run(self, snapshot: RepoSnapshot, patch: str, command: str) -> RunOutput:
-        raise NotImplementedError
-
-
-class SubprocessRunner(CachingRunner):
-    """A temp copy on this machine and a subprocess: fast, NOT isolated."""
-
-    name = "subprocess"
-    isolated = False
-
-    def __init__(
-        self, budget: Budget | None = None, timeout_s: float = 120.0, python: str | None = None
-    ) -> None:
-        super().__init__(budget)
-        self.timeout_s = timeout_s
-        self.python = python  # replaces a leading `python3` / `python` (e.g. sys.executable)
-
-    def command(self, command: str) -> str:
-        head, sep, rest = command.partition(" ")
-        if self.python and head in ("python", "python3"):
-            return f"{shlex.quote(self.python)}{sep}{rest}"
-        return command
-
-    async def _run(self, snapshot: RepoSnapshot, patch: str, command: str) -> RunOutput:
-        start = time.monotonic()
+        limits = Limits(
+            timeout_s=self.timeout_s + 30,
+            cpu_s=int(self.timeout_s) + 30,
+            output_bytes=VERDICT_BYTES,
+        )
+        name = f"ponder-judge-{secrets.token_hex(6)}"
+        judge = judge_run(command, f"../{name}", self.timeout_s)  # beside the repository
+        job = Job(command=judge.argv(), stdin=judge.stdin, limits=limits)
         with tempfile.TemporaryDirectory(prefix="ponder-repair-") as tmp:
-            work = copy_repo(snapshot.root, Path(tmp) / "repo")
-            try:
-                write_changes(work, apply_patch(snapshot, patch))
+            try:  # our own parser: the run sees plain text edits only
+                changes = apply_patch(snapshot, patch) if patch else {}
+                tree = await asyncio.to_thread(copy_repo, snapshot.root, Path(tmp) / "repo")
+                await asyncio.to_thread(write_changes, tree, changes)
             except (EditRejected, ValueError) as exc:
                 reason = getattr(exc, "reason", str(exc))
                 return RunOutput(
                     "error", None, reason, judge_error=f"the patch does not apply: {reason}"
                 )
-            judge = judge_run(
-                self.command(command), f"{tmp}/judge-{secrets.token_hex(6)}", self.timeout_s
+            result = await self.sandbox.run_in_tree(
+                job, tree, root_owned=protected_in_run, extra_dirs={name: judge.files}
             )
-            Path(judge.directory).mkdir()
-            for name, text in judge.files.items():
-                (Path(judge.directory) / name).write_text(text, encoding="utf-8")
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PONDER_"))}
-            proc = await asyncio.create_subprocess_exec(
-                *judge.argv(self.python or sys.executable),
-                cwd=work,
-                env=env,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
-            )
-            try:
-                stdout, _ = await asyncio.wait_for(
-                    proc.communicate(judge.stdin.encode()), self.timeout_s + 30
-                )
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-                return RunOutput(
-                    "timeout",
-                    None,
-                    f"timed out after {self.timeout_s}s",
-                    time.monotonic() - start,
-                    judge_error="the judge did not answer in time",
-                )
-        out = judged_output("error", proc.returncode, stdout.decode("utf-8", "replace"), judge.key)
-        out.duration_s = round(time.monotonic() - start, 3)
-        return out
-
-
-class SandboxRunner(CachingRunner):
-    """Any `Sandbox` (the Docker pool, or local): the patched repository goes in as job files,
-    the judge beside it in a dot-directory with a random name."""
-
-    name = "pool"
-
-    def __init__(self, sandbox, budget: Budget | None = None, timeout_s: float = 120.0) -> None:
-        super().__init__(budget)
-        self.sandbox = sandbox
-        self.isolated = getattr(sandbox, "isolated", True)
-        self.timeout_s = timeout_s
-
-    async def _run(self, snapshot: RepoSnapshot, patch: str, command: str) -> RunOutput:
-        from ponder.sandbox.base import Job, Limits
-
-        changes = apply_patch(snapshot, patch)
-        files = {rel: snapshot.read(rel) for rel in snapshot.files()}
-        files = {rel: text for rel, text in files.items() if text is not None}
-        files.update({rel: text for rel, text in changes.items() if text is not None})
-        for rel, text in changes.items():
-            if text is None:
-                files.pop(rel, None)
-        judge = judge_run(command, f".ponder-judge-{secrets.token_hex(6)}", self.timeout_s)
-        files.update({f"{judge.directory}/{name}": text for name, text in judge.files.items()})
-        limits = Limits(
-            timeout_s=self.timeout_s + 30,
-            cpu_s=int(self.timeout_s) + 30,
-            output_bytes=VERDICT_BYTES,
-        )
-        job = Job(files=files, command=judge.argv(), stdin=judge.stdin, limits=limits)
-        result = await self.sandbox.run(job)
+            if self.budget is not None:  # before any await: the admission's hold just ended
+                self.budget.record_sandbox(result.duration_s)
         if result.status == "sandbox_error":
-            return RunOutput(result.status, None, result.note, judge_error=result.note)
-        out = judged_output(result.status, result.exit_code, result.stdout, judge.key)
-        out.duration_s = result.duration_s
-        return out
-
-
-class DockerRepoRunner(CachingRunner):
-    """A fresh container per run through `ponder.sandbox.repo.run_repo_job`.
-
-    The judge goes to a root-owned directory outside /work, and test files and test
-    configuration are root-owned too, so the test process can neither change them nor the judge.
-    Verified outcomes are cached on disk by (repository state, patch, command, judge version).
-    """
-
-    name = "docker"
-
-    def __init__(self, budget: Budget | None = None, timeout_s: float = 300.0) -> None:
-        super().__init__(budget)
-        self.timeout_s = timeout_s
-
-    async def _run(self, snapshot: RepoSnapshot, patch: str, command: str) -> RunOutput:
-        from ponder.sandbox import repo as repo_jobs
-        from ponder.sandbox.base import Limits
-        from ponder.sandbox.repo_cache import RepoCache, repo_state_hash, result_key
-
-        client = await asyncio.to_thread(repo_jobs.docker_client)
-        image = await asyncio.to_thread(repo_jobs.find_image, client)
-        key = result_key(
-            await asyncio.to_thread(repo_state_hash, snapshot.root),
-            patch,
-            ["judge", JUDGE_VERSION, command],
-            image or "",
-        )
-        store = await asyncio.to_thread(RepoCache)
-        if hit := await asyncio.to_thread(store.get, key):
-            return replace(RunOutput.from_json(hit), cached=True)
-        limits = Limits(
-            timeout_s=self.timeout_s + 30,
-            cpu_s=int(self.timeout_s) + 30,
-            output_bytes=VERDICT_BYTES,
-        )
-        try:  # `git apply` in the job sees only plain text edits, re-made by our own parser
-            canonical = make_patch(snapshot, apply_patch(snapshot, patch)) if patch else ""
-        except EditRejected as exc:
-            return RunOutput(
-                "error", None, exc.reason, judge_error=f"the patch does not apply: {exc.reason}"
-            )
-        judge = judge_run(command, f"/ponder-judge-{secrets.token_hex(6)}", self.timeout_s)
-        job = await repo_jobs.run_repo_job(
-            snapshot.root,
-            judge.argv(),
-            canonical or None,
-            limits,
-            image=image,
-            use_cache=False,
-            stdin=judge.stdin,
-            extra_dirs={judge.directory: judge.files},
-            root_owned=protected_in_run,
-        )
-        result = job.result
-        if result.status == "sandbox_error" or not job.patch_applied:
             note = "\n".join(x for x in (result.stderr, result.note) if x)
             return RunOutput(result.status, None, note, judge_error=note or "no run")
         out = judged_output(result.status, result.exit_code, result.stdout, judge.key)
         out.duration_s = result.duration_s
-        if out.verdict is not None:
-            await asyncio.to_thread(store.put, key, out.to_json())
         return out
 
 
-RUNNERS: dict[str, Callable[..., CachingRunner]] = {
-    "local": lambda budget=None, **kw: SubprocessRunner(budget, python=sys.executable, **kw),
-    "docker": DockerRepoRunner,
-}
-"""Runners by the sandbox name they stand for (`--sandbox docker|local`)."""
-
-
-def make_runner(name: str, budget: Budget | None = None, **options) -> CachingRunner:
-    """A runner by sandbox name (`pool` needs a sandbox: use SandboxRunner(sandbox) directly)."""
-    try:
-        factory = RUNNERS[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown sandbox {name!r} for repository tests",
-            fix=f"use one of: {', '.join(RUNNERS)}",
-        ) from None
-    return factory(budget=budget, **options)
-
-
-def runner_for(sandbox, budget: Budget | None = None, timeout_s: float = 300.0) -> CachingRunner:
-    """The repository runner a run's sandbox implies: a fresh container per run (test files
-    root-owned) when the sandbox isolates (`--sandbox docker`), a temp copy run by this
-    interpreter when it does not (`--sandbox local`)."""
+def runner_for(
+    sandbox: Sandbox | None, budget: Budget | None = None, timeout_s: float = 300.0
+) -> RepoRunner:
+    """The repository runner over a run's sandbox: a fresh container per run (test files
+    root-owned) under `--sandbox docker`, a temp copy on this machine under `--sandbox local`."""
     if sandbox is None:
         raise ConfigError(
             "repository tests need a sandbox", fix="run with --sandbox docker (or local)"
         )
-    name = "docker" if getattr(sandbox, "isolated", True) else "local"
-    return make_runner(name, budget, timeout_s=timeout_s)
+    return RepoRunner(sandbox, budget, timeout_s=timeout_s)
 
 
 # ---------------------------------------------------------------- outcomes

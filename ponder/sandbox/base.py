@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from ponder.errors import SandboxError
 
 Status = Literal["ok", "error", "timeout", "oom", "output_limit", "sandbox_error"]
 
@@ -70,6 +74,21 @@ class Sandbox(ABC):
     @abstractmethod
     async def run(self, job: Job) -> ExecResult:
         """Run one job and return its result; never raises for a job's own failure."""
+
+    async def run_in_tree(
+        self,
+        job: Job,
+        tree: Path,
+        *,
+        root_owned: Callable[[str], bool] | None = None,
+        extra_dirs: dict[str, dict[str, str]] | None = None,
+    ) -> ExecResult:
+        """Run `job` on a one-off runner whose working directory holds a copy of `tree` (a
+        repository's tests); see `Deployment.run_in_tree` for `root_owned` and `extra_dirs`."""
+        raise SandboxError(
+            f"the sandbox {self.describe()} cannot run a job in a directory tree",
+            fix="use the docker or local sandbox (--sandbox docker|local)",
+        )
 
     def describe(self) -> str:
         """What runs the jobs, for provenance (a docker pool names its image)."""

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
+import shlex
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
 
+from ponder.errors import SandboxError
 from ponder.sandbox.base import ExecResult, Job
-from ponder.sandbox.deployment import Deployment, Worker
+from ponder.sandbox.deployment import Deployment, Worker, check_extra_dirs
 from ponder.sandbox.pool import PooledSandbox
 from ponder.sandbox.protocol import HEADER, decode_body, encode_frame, run_request, to_result
-from ponder.sandbox.runtime import RunnerRuntime
+from ponder.sandbox.runtime import RunnerLost, RunnerRuntime
 from ponder.sandbox.transport import StreamTransport
 
 log = logging.getLogger(__name__)
@@ -35,6 +41,7 @@ class LocalDeployment(Deployment):
     def __init__(self, python: str | None = None) -> None:
         self.python = python or sys.executable
         self.root: str | None = None
+        self._tree_slots = itertools.count(1 << 20)  # apart from the pool's slots
 
     async def start(self) -> None:
         self.root = tempfile.mkdtemp(prefix="ponder-local-sandbox-")
@@ -69,10 +76,89 @@ class LocalDeployment(Deployment):
         except (ProcessLookupError, OSError):
             pass
 
+    async def run_in_tree(
+        self,
+        job: Job,
+        tree: Path,
+        *,
+        root_owned: Callable[[str], bool] | None = None,
+        extra_dirs: dict[str, dict[str, str]] | None = None,
+    ) -> ExecResult:
+        """A fresh host runner in a temp copy of `tree` (NOT isolated: `root_owned` files and
+        the extra directories are only read-only, which the job's user may undo).
+
+        `python` / `python3` (the job's and whatever it starts, e.g. a test command) mean this
+        deployment's interpreter: a directory of shims leads the job's PATH.
+        """
+        if self.root is None:
+            raise SandboxError(
+                "LocalDeployment.run_in_tree before start", fix="await sandbox.start()"
+            )
+        extra = check_extra_dirs(extra_dirs)
+        base = Path(tempfile.mkdtemp(prefix="tree-", dir=self.root))
+        try:
+            work = base / "work"
+            await asyncio.to_thread(_lay_out, tree, work, base, extra, root_owned, self.python)
+            path = job.env.get("PATH") or os.environ.get("PATH", "/usr/bin:/bin")
+            env = {**job.env, "PATH": f"{base / '.bin'}{os.pathsep}{path}"}
+            job = job.model_copy(update={"env": env})
+            worker = await self.spawn(next(self._tree_slots))
+            try:
+                return (await worker.runtime.execute(job, cwd=str(work))).result
+            except RunnerLost as exc:
+                return ExecResult(status="sandbox_error", note=f"the local runner was lost: {exc}")
+            finally:
+                await self.destroy(worker)
+        finally:
+            await asyncio.to_thread(_remove, base)
+
     async def stop(self) -> None:
         if self.root:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
+
+
+def _lay_out(
+    tree: Path,
+    work: Path,
+    base: Path,
+    extra: dict[str, dict[str, str]],
+    root_owned: Callable[[str], bool] | None,
+    python: str,
+) -> None:
+    """`tree` copied to `work`, the extra directories and the python shims beside it."""
+    shutil.copytree(tree, work, symlinks=True)
+    if root_owned is not None:
+        for path in work.rglob("*"):
+            if (
+                path.is_file()
+                and not path.is_symlink()
+                and root_owned(path.relative_to(work).as_posix())
+            ):
+                path.chmod(path.stat().st_mode & ~0o222)
+    for name, files in extra.items():
+        directory = base / name
+        directory.mkdir()
+        for file, text in files.items():
+            (directory / file).write_text(text, encoding="utf-8")
+            (directory / file).chmod(0o444)
+        directory.chmod(0o555)
+    shims = base / ".bin"
+    shims.mkdir()
+    for name in ("python", "python3"):
+        shim = shims / name
+        shim.write_text(f'#!/bin/sh\nexec {shlex.quote(python)} "$@"\n', encoding="utf-8")
+        shim.chmod(0o755)
+
+
+def _remove(base: Path) -> None:
+    """Remove a tree run's directory, read-only parts included."""
+    for root, dirs, _ in os.walk(base):
+        for name in dirs:
+            path = Path(root) / name
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | stat.S_IRWXU)
+    shutil.rmtree(base, ignore_errors=True)
 
 
 class LocalSandbox(PooledSandbox):
@@ -81,6 +167,12 @@ class LocalSandbox(PooledSandbox):
     async def run(self, job: Job) -> ExecResult:
         log.warning(NOT_ISOLATED)
         result = await super().run(job)
+        note = f"{result.note}; {NOT_ISOLATED}" if result.note else NOT_ISOLATED
+        return result.model_copy(update={"note": note})
+
+    async def run_in_tree(self, job: Job, tree: Path, **options) -> ExecResult:
+        log.warning(NOT_ISOLATED)
+        result = await super().run_in_tree(job, tree, **options)
         note = f"{result.note}; {NOT_ISOLATED}" if result.note else NOT_ISOLATED
         return result.model_copy(update={"note": note})
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
+from pathlib import Path
 
 from ponder.errors import SandboxError
 from ponder.sandbox.base import ExecResult, Job, Sandbox
@@ -33,21 +35,29 @@ class PooledSandbox(Sandbox):
         self._slots = iter(range(1 << 30))
         self._start_lock = asyncio.Lock()
         self._started = False
+        self._deployed = False  # deployment.start() done (a tree run needs no pool)
         self._closed = False
         self._tasks: set[asyncio.Task] = set()
 
     def describe(self) -> str:
         return self.deployment.describe()
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SandboxError("this sandbox was closed", fix="open a new one with open_sandbox()")
+
+    async def _deploy(self) -> None:
+        """Start the deployment (not the pool); call under `_start_lock`."""
+        self._check_open()
+        if not self._deployed:
+            await self.deployment.start()
+            self._deployed = True
+
     async def start(self) -> None:
         async with self._start_lock:
             if self._started:
                 return
-            if self._closed:
-                raise SandboxError(
-                    "this sandbox was closed", fix="open a new one with open_sandbox()"
-                )
-            await self.deployment.start()
+            await self._deploy()
             spawned = await asyncio.gather(
                 *(self._spawn() for _ in range(self.size)), return_exceptions=True
             )
@@ -120,6 +130,23 @@ class PooledSandbox(Sandbox):
                 )
             return result.model_copy(update={"retried": True})
 
+    async def run_in_tree(
+        self,
+        job: Job,
+        tree: Path,
+        *,
+        root_owned: Callable[[str], bool] | None = None,
+        extra_dirs: dict[str, dict[str, str]] | None = None,
+    ) -> ExecResult:
+        """A one-off runner of the deployment holding a copy of `tree` (not a pooled one)."""
+        if not self._deployed:
+            async with self._start_lock:
+                await self._deploy()
+        self._check_open()
+        return await self.deployment.run_in_tree(
+            job, tree, root_owned=root_owned, extra_dirs=extra_dirs
+        )
+
     async def close(self) -> None:
         self._closed = True
         if self._tasks:
@@ -129,3 +156,4 @@ class PooledSandbox(Sandbox):
         await asyncio.gather(*(self.deployment.destroy(w) for w in workers), return_exceptions=True)
         await self.deployment.stop()
         self._started = False
+        self._deployed = False

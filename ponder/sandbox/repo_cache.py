@@ -1,4 +1,5 @@
-"""SQLite cache of repository-job results, keyed by (repository state, patch, command, image)."""
+"""SQLite cache of repository test runs' verified results, keyed by (repository state, patch,
+command, sandbox): see `ponder.repair.testing.RepoRunner`."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from ponder.errors import SandboxError
 
-# Not part of a repository's state, and not copied into the container.
+# Not part of a repository's state.
 IGNORED = frozenset(
     {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv", ".tox"}
 )
@@ -44,8 +45,9 @@ def repo_state_hash(repo_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def result_key(state: str, patch: str | None, command: list[str], image: str) -> str:
-    blob = json.dumps({"state": state, "patch": patch or "", "command": command, "image": image})
+def result_key(state: str, patch: str | None, command: list[str], sandbox: str) -> str:
+    """`sandbox` names what ran it (`Sandbox.describe()`: a docker pool's image)."""
+    blob = json.dumps({"state": state, "patch": patch or "", "command": command, "image": sandbox})
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -64,7 +66,7 @@ class RepoCache:
         except (OSError, sqlite3.Error) as exc:
             raise SandboxError(
                 f"cannot open the repository-result cache {self.path}: {exc}",
-                fix="set PONDER_CACHE_DIR to a writable directory, or pass use_cache=False",
+                fix="set PONDER_CACHE_DIR to a writable directory",
             ) from exc
 
     @contextmanager

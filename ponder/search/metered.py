@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from ponder.budget import Budget, Hold
@@ -113,9 +114,10 @@ class MeteredModel:
 
 
 class MeteredSandbox(Sandbox):
-    """A sandbox whose runs the run's Budget admits first (`max_sandbox_runs`).
+    """A sandbox whose runs the run's Budget admits first (`max_sandbox_runs`): jobs, and
+    repository test runs (`run_in_tree`).
 
-    The tests verifier charges each run (`Budget.record_sandbox`) once it has the result;
+    The verifiers charge each run (`Budget.record_sandbox`) once they have the result;
     this wrapper only admits, holding the run against the limit until it returns.
     """
 
@@ -131,13 +133,9 @@ class MeteredSandbox(Sandbox):
         async with self.meter.admit(self.meter.budget.hold_sandbox_run):
             return await self.inner.run(job)
 
+    async def run_in_tree(self, job: Job, tree: Path, **options: Any) -> ExecResult:
+        async with self.meter.admit(self.meter.budget.hold_sandbox_run):
+            return await self.inner.run_in_tree(job, tree, **options)
+
     def describe(self) -> str:
         return self.inner.describe()
-
-
-def admission(sandbox: Any) -> AbstractAsyncContextManager[Any]:
-    """The admission of one sandbox run that does not go through `sandbox.run` (a repository's
-    tests in their own container): the metered sandbox's gate, else none."""
-    if isinstance(sandbox, MeteredSandbox):
-        return sandbox.meter.admit(sandbox.meter.budget.hold_sandbox_run)
-    return nullcontext()

@@ -1,11 +1,12 @@
 """The `repo_tests` verifier: a repository's test command at a candidate patch, judged.
 
 Each candidate's patch is applied to a fresh copy of the task's checkout and the test command
-runs under the patch judge (`ponder.repair.testing`): a fresh container per run under
-`--sandbox docker`, a temp copy under `--sandbox local`. The verdict's score is the fraction of
-FAIL_TO_PASS tests fixed, scaled down by PASS_TO_PASS tests broken; it passes when every
-required test ran and passed and nothing looked forged. Results are cached by (repository
-state, patch, command), so twin patches cost one run. Every run is admitted by the run's budget.
+runs under the patch judge (`ponder.repair.testing`) through the sandbox's `run_in_tree`: a
+fresh container per run under `--sandbox docker`, a temp copy under `--sandbox local`. The
+verdict's score is the fraction of FAIL_TO_PASS tests fixed, scaled down by PASS_TO_PASS tests
+broken; it passes when every required test ran and passed and nothing looked forged. Results
+are cached by (repository state, patch, command), so twin patches cost one run. Every fresh run
+is admitted by the run's budget (the metered sandbox's `run_in_tree`) and charged to it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from ponder.budget import Budget
 from ponder.kinds.repair import repository_of, snapshot_of
 from ponder.repair.testing import TestReport, runner_for
 from ponder.repair.tools import RepoTools
-from ponder.search.metered import admission
 from ponder.task import VisibleTask
 from ponder.verifiers.base import Candidate, Verdict
 from ponder.verifiers.registry import register_verifier
@@ -31,11 +31,9 @@ class RepoTestsVerifier:
         self.runner = runner_for(sandbox, budget)
 
     async def report(self, task: VisibleTask, patch: str) -> TestReport:
-        """The judged test run at `patch` (admitted by the run's budget)."""
-        repository = repository_of(task)
+        """The judged test run at `patch` (admitted by the run's budget, unless cached)."""
         tools = RepoTools(snapshot_of(task), patch)
-        async with admission(self.sandbox):
-            return await tools.run_tests(repository, self.runner)
+        return await tools.run_tests(repository_of(task), self.runner)
 
     @staticmethod
     def verdict(report: TestReport) -> Verdict:

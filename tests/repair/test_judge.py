@@ -99,7 +99,7 @@ def test_repository_tar_gives_tests_and_test_config_to_root(tmp_path):
     import tarfile
 
     from ponder.repair.testing import protected_in_run
-    from ponder.sandbox.repo import tar_tree
+    from ponder.sandbox.docker_deployment import tar_tree
 
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "core.py").write_text("x = 1\n")

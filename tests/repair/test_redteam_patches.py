@@ -3,7 +3,8 @@
 Each attack is tried twice where it can be: through `grade` (the patch policy refuses what
 touches tests or test configuration) and straight through the judge with the policy bypassed
 (as if a refused file had got in anyway), where the signed per-test verdict must still fail it.
-The `docker` tests run the same attacks in the real sandbox (fresh container per run).
+The `docker` tests run the same attacks in the real sandbox (fresh container per run, through
+the docker sandbox's `run_in_tree`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 from ponder.repair.grading import grade
 from ponder.repair.patches import make_patch
 from ponder.repair.task import load_scenario
-from ponder.repair.testing import DockerRepoRunner, RepoRunner, TestReport, score_run
+from ponder.repair.testing import RepoRunner, TestReport, score_run
 from ponder.repair.workspace import RepoSnapshot
 from ponder.task import Task
 from tests.repair.conftest import SCENARIOS
@@ -188,11 +189,6 @@ def code_attack(name: str) -> str:
     return patch_of({"pager/core.py": core_with(CODE_ATTACKS[name])})
 
 
-@pytest.fixture(scope="module")
-def docker_runner() -> DockerRepoRunner:
-    return DockerRepoRunner(timeout_s=120)
-
-
 def _runner(request, name: str) -> RepoRunner:
     return request.getfixturevalue("runner" if name == "local" else "docker_runner")
 
@@ -300,14 +296,8 @@ async def test_raw_patch_tricks_are_refused(name, runner):
     assert not report.resolved and report.status == "refused", report.problems
 
 
-class NotIsolated:
-    """A sandbox that does not isolate: the repair kind grades with the local runner."""
-
-    isolated = False
-
-
 @pytest.mark.parametrize("name", sorted(CONFIG_ATTACKS) + sorted(RAW_ATTACKS))
-async def test_the_repair_kinds_grading_refuses_them_too(name):
+async def test_the_repair_kinds_grading_refuses_them_too(name, runner):
     """`ponder.task.grade` (the repair kind's `grade_patch`) goes through the same policy."""
     from ponder.task import grade as grade_task
 
@@ -315,7 +305,7 @@ async def test_the_repair_kinds_grading_refuses_them_too(name):
         patch = patch_of(CONFIG_ATTACKS[name] | {"pager/core.py": CORE.replace(BUG, FIX)})
     else:
         patch = RAW_ATTACKS[name] + patch_of({"pager/core.py": CORE.replace(BUG, FIX)})
-    result = await grade_task(PAGER, patch, NotIsolated())
+    result = await grade_task(PAGER, patch, runner.sandbox)  # the local sandbox
     assert not result.correct and result.graded
     assert result.details["problems"] and "patch refused" in result.details["problems"][0]
     assert result.details["value"] == 0.0

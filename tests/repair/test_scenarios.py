@@ -10,7 +10,7 @@ import pytest
 from ponder.errors import ConfigError
 from ponder.repair.patches import make_patch
 from ponder.repair.task import load_scenario, load_scenarios
-from ponder.repair.testing import RepoRunner, make_runner, run_and_score
+from ponder.repair.testing import RepoRunner, run_and_score
 from ponder.repair.workspace import RepoSnapshot
 from ponder.task import Task
 from tests.repair.conftest import SCENARIO_NAMES, SCENARIOS
@@ -77,12 +77,10 @@ def test_agent_view_holds_no_reference(name):
 
 @pytest.mark.docker
 @pytest.mark.parametrize("name", SCENARIO_NAMES)
-async def test_reference_patch_in_a_docker_repo_job(name):
-    """The same check through the real repository job: a fresh container per run."""
-    from ponder.repair.testing import DockerRepoRunner
-
+async def test_reference_patch_in_a_docker_repo_job(name, docker_runner):
+    """The same check through the docker sandbox's tree runs: a fresh container per run."""
     task = load_scenario(SCENARIOS / name)
-    runner = DockerRepoRunner(timeout_s=120)
+    runner = docker_runner
     before = await score_patch(runner, task, "")
     assert before.f2p_failed == task.visible.repository.fail_to_pass, before.output[-2000:]
     assert before.p2p_broken == []
@@ -134,13 +132,7 @@ def test_agents_never_see_the_hidden_tests(name):
     assert hidden_only and not any(t in dumped for t in hidden_only)
 
 
-class NotIsolated:
-    """A sandbox that does not isolate: grading runs the tests with the local runner."""
-
-    isolated = False
-
-
-async def test_repair_kind_grades_on_the_hidden_part():
+async def test_repair_kind_grades_on_the_hidden_part(runner):
     """`ponder.task.grade` (the repair kind's `grade_patch`): the reference resolves the hidden
     tests, the unfixed repository and a visible-only hack do not."""
     from ponder.repair.grading import final_patch
@@ -149,12 +141,13 @@ async def test_repair_kind_grades_on_the_hidden_part():
     task = load_scenario(SCENARIOS / "offbyone_pagination")
     reference = task.hidden.reference_solution or ""
     assert final_patch(task, reference) == reference  # no setup patch to take out
-    good = await grade(task, reference, NotIsolated())
+    local = runner.sandbox  # the local sandbox: grading runs the tests in a temp copy
+    good = await grade(task, reference, local)
     assert good.correct and good.graded and good.details["hidden_tests"]
     assert good.details["value"] == 1.0 and set(good.details["outcomes"]) == set(
         task.hidden.hidden_fail_to_pass + task.hidden.hidden_pass_to_pass
     )
-    unfixed = await grade(task, "", NotIsolated())
+    unfixed = await grade(task, "", local)
     assert not unfixed.correct and unfixed.details["f2p_failed"]
     snapshot = RepoSnapshot(task.visible.repository.dir)
     core = snapshot.read("pager/core.py") or ""
@@ -164,8 +157,8 @@ async def test_repair_kind_grades_on_the_hidden_part():
     )
     assert hack != core
     visible_only = make_patch(snapshot, {"pager/core.py": hack})
-    assert (await score_patch(make_runner("local"), task, visible_only)).resolved
-    hacked = await grade(task, visible_only, NotIsolated())
+    assert (await score_patch(runner, task, visible_only)).resolved
+    hacked = await grade(task, visible_only, local)
     assert not hacked.correct and hacked.details["f2p_failed"]
     with pytest.raises(ConfigError, match="need a sandbox"):
         await grade(task, reference, None)

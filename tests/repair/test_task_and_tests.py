@@ -4,7 +4,6 @@ the result cache, and localization from the failing traceback."""
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
@@ -19,16 +18,16 @@ from ponder.repair.task import (
     with_repo_dir,
 )
 from ponder.repair.testing import (
-    DockerRepoRunner,
+    RepoRunner,
     RunOutput,
-    SubprocessRunner,
-    make_runner,
     prepare_command,
+    protected_in_run,
     runner_for,
     score_run,
 )
 from ponder.repair.tools import RepoTools
 from ponder.repair.workspace import RepoSnapshot
+from ponder.sandbox.base import ExecResult, Sandbox
 from ponder.scenarios.paths import data_dir
 from ponder.task import (
     Task,
@@ -208,20 +207,14 @@ def test_with_repo_dir_points_the_repository_at_a_checkout(tmp_path):
         with_repo_dir(code, tmp_path)
 
 
-def test_runners_by_sandbox_name():
-    local = make_runner("local", timeout_s=5)
-    assert isinstance(local, SubprocessRunner) and not local.isolated
-    assert local.python == sys.executable and local.timeout_s == 5
-    assert isinstance(make_runner("docker"), DockerRepoRunner)
-    with pytest.raises(ConfigError, match="unknown sandbox"):
-        make_runner("subprocess")
+def test_the_runner_is_the_runs_sandbox():
+    from ponder.sandbox import open_sandbox
 
-    class Sandbox:
-        def __init__(self, isolated: bool) -> None:
-            self.isolated = isolated
-
-    assert isinstance(runner_for(Sandbox(isolated=False)), SubprocessRunner)
-    assert isinstance(runner_for(Sandbox(isolated=True)), DockerRepoRunner)
+    local = runner_for(open_sandbox("local"), timeout_s=5)
+    assert isinstance(local, RepoRunner) and not local.isolated and local.name == "local"
+    assert local.timeout_s == 5
+    docker = runner_for(open_sandbox("docker"))
+    assert docker.isolated and docker.name == "docker"
     with pytest.raises(ConfigError, match="need a sandbox"):
         runner_for(None)
 
@@ -344,55 +337,107 @@ async def test_localization_puts_the_files_to_fix_in_the_top_three(name, runner)
     assert not any(p.startswith("tests/") for p in loc.paths(5))
 
 
-class RecordingSandbox:
-    """Keeps the jobs it was given and answers each with a forged verdict line."""
+class RecordingSandbox(Sandbox):
+    """Keeps what each tree run was given (the tree's files as they were) and answers with a
+    forged verdict line."""
 
     isolated = True
 
     def __init__(self) -> None:
-        self.jobs = []
+        self.runs: list[dict] = []
 
     async def run(self, job):
-        from ponder.sandbox.base import ExecResult
+        raise AssertionError("repository tests go through run_in_tree")
 
-        self.jobs.append(job)
+    async def run_in_tree(self, job, tree, *, root_owned=None, extra_dirs=None):
+        files = {p.relative_to(tree).as_posix(): p.read_text() for p in tree.rglob("*.py")}
+        self.runs.append(
+            {"job": job, "files": files, "root_owned": root_owned, "extra_dirs": extra_dirs}
+        )
         forged = 'PONDER-JUDGE {"hello":true,"finish":{},"tests":{}}\t' + "0" * 64
         return ExecResult(status="ok", exit_code=0, stdout=forged + "\nPASSED tests/x.py::t\n")
 
 
-async def test_sandbox_runner_sends_the_patched_repository_and_the_judge_as_job_files():
-    from ponder.repair.testing import SandboxRunner
-
+async def test_the_runner_sends_the_patched_tree_and_the_judge_beside_it():
     task = load_scenario(SCENARIOS / "offbyone_pagination")
     sandbox = RecordingSandbox()
-    runner = SandboxRunner(sandbox)
+    runner = RepoRunner(sandbox, cache=False)
     repository = task.visible.repository
     snapshot = RepoSnapshot(repository.dir)
     out = await runner.run(snapshot, task.hidden.reference_solution, repository.test_cmd)
-    job = sandbox.jobs[0]
-    assert "end = start + per_page\n" in job.files["pager/core.py"]
-    assert "tests/test_core.py" in job.files and job.command[1:2] == ["-I"]
-    judge = [f for f in job.files if f.startswith(".ponder-judge-")]
-    assert len(judge) == 2 and any(f.endswith("/driver.py") for f in judge)
-    settings = json.loads(job.stdin)
+    run = sandbox.runs[0]
+    assert "end = start + per_page\n" in run["files"]["pager/core.py"]
+    assert "tests/test_core.py" in run["files"]
+    assert not any("judge" in f for f in run["files"])  # the judge is not in the repository
+    assert run["root_owned"] is protected_in_run
+    [(name, judge)] = run["extra_dirs"].items()
+    assert name.startswith("ponder-judge-") and "driver.py" in judge and len(judge) == 2
+    assert run["job"].command == ["python3", "-I", f"../{name}/driver.py"]
+    settings = json.loads(run["job"].stdin)
+    assert settings["plugin_dir"] == f"../{name}"
     assert "-rA" in settings["command"] and len(settings["key"]) == 64
     assert out.verdict is None and "signature" in out.judge_error  # a forged line is not a verdict
     again = await runner.run(snapshot, task.hidden.reference_solution, repository.test_cmd)
-    assert again.cached and len(sandbox.jobs) == 1
+    assert again.cached and len(sandbox.runs) == 1
+    bad = await runner.run(snapshot, "--- a/nope.py\n+++ b/nope.py\n@@ -1 +1 @@\n-a\n+b\n", "x")
+    assert "does not apply" in bad.judge_error and len(sandbox.runs) == 1
 
 
-@pytest.mark.docker
-async def test_sandbox_runner_on_the_docker_pool():
-    from ponder.repair.testing import SandboxRunner, run_and_score
+async def test_a_sandbox_without_tree_runs_says_so():
+    from ponder.errors import SandboxError
+
+    class JobsOnly(Sandbox):
+        async def run(self, job):
+            raise AssertionError
+
+    snapshot = RepoSnapshot(SCENARIOS / "offbyone_pagination" / "repo")
+    with pytest.raises(SandboxError, match="cannot run a job in a directory tree"):
+        await RepoRunner(JobsOnly(), cache=False).run(snapshot, "", "python3 -m pytest")
+
+
+async def test_repository_runs_under_a_metered_sandbox_are_admitted_by_the_budget():
+    """The search's sandbox is metered: each fresh run is held against `max_sandbox_runs`
+    while it runs, charged after, and refused past the limit; a cached repeat costs nothing."""
+    from ponder.budget import Budget
+    from ponder.errors import BudgetExhausted
+    from ponder.search.metered import Meter
+
+    budget = Budget(max_sandbox_runs=2)
+    held = []
+
+    class Holding(RecordingSandbox):
+        async def run_in_tree(self, job, tree, **options):
+            held.append(budget.held.sandbox_runs)
+            return await super().run_in_tree(job, tree, **options)
+
+    inner = Holding()
+    runner = RepoRunner(Meter(budget).sandbox(inner), budget, cache=False)
+    snapshot = RepoSnapshot(SCENARIOS / "offbyone_pagination" / "repo")
+    await runner.run(snapshot, "", "python3 -m pytest -q")
+    await runner.run(snapshot, "", "python3 -m pytest -q tests")
+    assert held == [1, 1] and budget.spent.sandbox_runs == 2 and budget.held.sandbox_runs == 0
+    assert (await runner.run(snapshot, "", "python3 -m pytest -q")).cached
+    with pytest.raises(BudgetExhausted, match="sandbox runs"):
+        await runner.run(snapshot, "", "python3 -m pytest -q tests/test_core.py")
+    assert len(inner.runs) == 2 and budget.spent.sandbox_runs == 2
+
+
+async def test_the_repo_tests_verifier_is_admitted_by_a_metered_local_sandbox(tmp_path):
+    """The real thing: a local tree run through the metered sandbox; one run allowed."""
+    from ponder.budget import Budget
+    from ponder.errors import BudgetExhausted
     from ponder.sandbox import open_sandbox
+    from ponder.search.metered import Meter
+    from ponder.verifiers.repo_tests import RepoTestsVerifier
 
-    task = load_scenario(SCENARIOS / "wrong_condition_discount")
-    repository = task.visible.repository
-    async with open_sandbox("docker") as sandbox:
-        runner = SandboxRunner(sandbox)
-        snapshot = RepoSnapshot(repository.dir)
-        args = (repository.test_cmd, repository.fail_to_pass, repository.pass_to_pass)
-        before = await run_and_score(runner, snapshot, "", *args)
-        after = await run_and_score(runner, snapshot, task.hidden.reference_solution, *args)
-    assert before.f2p_failed == repository.fail_to_pass, before.output[-1500:]
-    assert after.resolved, (after.problems, after.output[-1500:])
+    task = load_scenario(SCENARIOS / "offbyone_pagination")
+    budget = Budget(max_sandbox_runs=1)
+    async with open_sandbox("local") as sandbox:
+        verifier = RepoTestsVerifier(Meter(budget).sandbox(sandbox), budget)
+        verifier.runner = RepoRunner(verifier.sandbox, budget, timeout_s=120, cache=False)
+        fixed = await verifier.report(task.visible, task.hidden.reference_solution or "")
+        assert fixed.resolved, (fixed.problems, fixed.output[-1500:])
+        assert budget.spent.sandbox_runs == 1
+        with pytest.raises(BudgetExhausted):
+            await verifier.report(task.visible, "")
+    assert budget.spent.sandbox_runs == 1
