@@ -64,16 +64,6 @@ class RunOutput:
         return cls(**data, verdict=Verdict.model_validate(verdict) if verdict else None)
 
 
-def repo_fingerprint(snapshot: RepoSnapshot) -> str:
-    """A hash of every file's path and bytes (the repository state)."""
-    digest = hashlib.sha256()
-    for rel in snapshot.files():
-        digest.update(rel.encode() + b"\0")
-        digest.update((snapshot.root / rel).read_bytes())
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
 def cache_key(snapshot_hash: str, patch: str, command: str) -> str:
     blob = "\0".join((snapshot_hash, patch, command, JUDGE_VERSION)).encode()
     return hashlib.sha256(blob).hexdigest()
@@ -150,9 +140,11 @@ class RepoRunner:
         self._cache: dict[str, RunOutput] = {}
         self._fingerprints: dict[Path, str] = {}
 
-    def fingerprint(self, snapshot: RepoSnapshot) -> str:
+    async def fingerprint(self, snapshot: RepoSnapshot) -> str:
+        """The repository's state hash, computed once per checkout (both caches key on it)."""
         if snapshot.root not in self._fingerprints:
-            self._fingerprints[snapshot.root] = repo_fingerprint(snapshot)
+            state = await asyncio.to_thread(repo_state_hash, snapshot.root)
+            self._fingerprints[snapshot.root] = state
         return self._fingerprints[snapshot.root]
 
     async def store(self) -> RepoCache | None:
@@ -162,13 +154,13 @@ class RepoRunner:
 
     async def run(self, snapshot: RepoSnapshot, patch: str, command: str) -> RunOutput:
         """The judged run of `command` on `snapshot` + `patch` (cached, else a fresh run)."""
-        key = cache_key(self.fingerprint(snapshot), patch, command)
+        state = await self.fingerprint(snapshot)
+        key = cache_key(state, patch, command)
         if key in self._cache:
             return replace(self._cache[key], cached=True)
         store = await self.store()
         disk_key = ""
         if store is not None:
-            state = await asyncio.to_thread(repo_state_hash, snapshot.root)
             described = self.sandbox.describe()
             disk_key = result_key(state, patch, ["judge", JUDGE_VERSION, command], described)
             if hit := await asyncio.to_thread(store.get, disk_key):
