@@ -314,9 +314,10 @@ async def _run(
 def with_kind_defaults(task: Task, config: RunConfig) -> RunConfig:
     """`config` with the task kind's defaults for what it leaves unset (its agent settings,
     its options for the strategy), so config.json records what the run used."""
-    kind = kind_of(task)
+    agents = kind_of(task).agents(config.agents)
+    kind = kind_for(task, agents)  # the variant these settings use (program-aided math)
     search = kind.strategy_defaults.get(config.strategy, {}) | config.search
-    return config.model_copy(update={"agents": kind.agents(config.agents), "search": search})
+    return config.model_copy(update={"agents": agents, "search": search})
 
 
 def _prepare_dir(out_dir: str | Path | None, task: Task) -> Path:

@@ -80,6 +80,13 @@ class ProgramAidedMath(MathKind):
     are code-augmented steps: a comment and a few lines of Python, run by `executes`."""
 
     prefix = "pal_"
+    # Tree searches score each code step by whether it runs (`executes`): a signal from the
+    # sandbox, not from the model judging itself. A run's own options override these.
+    strategy_defaults = {
+        "mcts": {"step_scorer": "executes"},
+        "beam": {"scorer": "executes"},
+        "dvts": {"scorer": "executes"},
+    }
 
     def variant(self, settings: AgentSettings) -> Kind:
         return self

@@ -7,6 +7,8 @@ what is asserted is what the search did with what they printed.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ponder.agents.base import AgentSettings
@@ -152,6 +154,29 @@ async def test_mcts_default_run_is_program_aided(local_sandbox, tmp_path):
     assert candidates and all(program_of(c.answer) for c in candidates if c.parse_error is None)
     assert any("one step at a time" in p for p in _prompts(llm))  # code-augmented steps
     assert len(sandbox.jobs) >= 2
+
+
+@pytest.mark.parametrize(
+    ("strategy", "option"), [("mcts", "step_scorer"), ("beam", "scorer"), ("dvts", "scorer")]
+)
+async def test_program_aided_tree_search_scores_steps_by_execution(
+    strategy, option, local_sandbox, tmp_path
+):
+    responder = PalResponder(programs=(RIGHT,), steps=(STEP_BAD, STEP_GOOD))
+    search = {"max_iterations": 2} if strategy == "mcts" else {"max_depth": 1}
+    result, _, tree = await solve(tmp_path, local_sandbox, strategy, responder, search=search)
+
+    recorded = json.loads((tmp_path / strategy / "config.json").read_text())["config"]["search"]
+    assert recorded[option] == "executes"  # the kind's default, recorded with the run
+    assert any("executes" in n.verdicts for n in tree.nodes() if n.kind == "thought")
+
+
+async def test_prose_math_keeps_the_strategy_defaults(tmp_path):
+    from ponder.runner import with_kind_defaults
+    from tests.search.scripted import math_task as make_task
+
+    config = RunConfig(strategy="beam", agents=AgentSettings(math_mode="prose"))
+    assert "scorer" not in with_kind_defaults(make_task(), config).search
 
 
 EXECUTED_STEPS = [
