@@ -12,10 +12,12 @@ likely files once per run, keeping both on the root node (a resumed run reads th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ponder.agents.base import AgentSettings, Draft
+import jinja2
+
+from ponder.agents.base import Draft
 from ponder.agents.parsing import Critique
 from ponder.errors import ConfigError, OutputParseError
 from ponder.kinds.base import FROM_SCRATCH, Kind, Origin, RunParts
@@ -24,43 +26,26 @@ from ponder.repair.edits import EditRejected, apply_edits, parse_edits
 from ponder.repair.localize import Localization, definitions, llm_pick, localize
 from ponder.repair.patches import apply_patch, make_patch
 from ponder.repair.policy import PatchPolicy
-from ponder.repair.prompts import TEMPLATES, render_chat
 from ponder.repair.tools import RepoTools, number_lines
 from ponder.repair.workspace import RepoSnapshot
 
 if TYPE_CHECKING:
     from ponder.sandbox.base import Sandbox
     from ponder.task import Grade, Repository, Task, VisibleTask
-    from ponder.tree import Node, ThoughtTree
+    from ponder.tree import ThoughtTree
 
+TEMPLATES = Path(__file__).parents[1] / "repair" / "templates"
+# Unlike the other kinds' templates, these take a block tag's whole line (trim_blocks).
+_PROMPTS = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 MAX_FILES = 3  # files shown in the edit prompt
 MAX_FILE_LINES = 120  # longer files are shown around the localized lines
-_TEMPLATE = {"candidate": "edit", "revise": "edit", "review": "review"}
+_TEMPLATE = {"candidate": "edit", "revise": "edit", "review": "review", "localize": "localize"}
 _SCORE = re.compile(r"score\s*[:=]?\s*(\d+(?:\.\d+)?)", re.I)
-
-
-@dataclass
-class PreviousCandidate:
-    """The patch a revision builds on, with what the tests and the Reviewer said about it."""
-
-    patch: str
-    feedback: str
-    critique: str = ""
-
-
-@dataclass
-class ShownFile:
-    path: str
-    numbered: str
-
-
-@dataclass
-class Target:
-    """The likeliest function to change: its file, name and `def` line (a hint in the prompt)."""
-
-    path: str
-    name: str
-    signature: str
 
 
 def repository_of(task: VisibleTask) -> Repository:
@@ -110,39 +95,28 @@ class RepairKind(Kind):
     # ------------------------------------------------------------ prompts
 
     def render(self, name: str, **context: Any) -> list[Message]:
-        template = _TEMPLATE.get(name)
-        if template is None:
+        """The edit prompt (`candidate`, `revise`), the Reviewer's (`review`: `candidate`,
+        `feedback`) or the localization pick's (`localize`: `files`, the outlines)."""
+        if name not in _TEMPLATE:
             raise ConfigError(
                 f"task kind 'repair' has no {name!r} prompt (it searches over whole patches)",
                 fix="use a strategy that writes candidates (greedy, best_of_n, refine, or mcts "
                 "with expand: candidates)",
             )
+        template = _PROMPTS.get_template(f"{_TEMPLATE[name]}.j2")
         task: VisibleTask = context["task"]
-        origin: Origin = context.get("origin", FROM_SCRATCH)
-        if template == "review":
+        if name == "localize":
+            values = {"problem": task.prompt, "files": context["files"]}
+        elif name == "review":
             candidate: Draft = context["candidate"]
-            return render_chat(
-                "review.j2",
-                problem=task.prompt.strip(),
-                patch=(candidate.answer or "").strip(),
-                tests=context.get("feedback") or "(no output)",
-            )
-        tools = RepoTools(snapshot_of(task), base_patch(origin))
-        loc = localization(origin.root)
-        parent = origin.parent
-        tests = (parent or origin.root).feedback if (parent or origin.root) else ""
-        previous = None
-        if parent is not None:
-            previous = PreviousCandidate(base_patch(origin), headline(parent), parent.critique)
-        return render_chat(
-            "edit.j2",
-            problem=task.prompt.strip(),
-            tests=(tests or "").strip(),
-            files=shown_files(tools, loc),
-            previous=previous,
-            rejected=list(origin.rejected),
-            target=likely_target(tools, loc),
-        )
+            values = {
+                "problem": task.prompt.strip(),
+                "patch": (candidate.answer or "").strip(),
+                "tests": context.get("feedback") or "(no output)",
+            }
+        else:
+            values = edit_values(task, context.get("origin", FROM_SCRATCH))
+        return [{"role": "user", "content": template.render(**values).strip() + "\n"}]
 
     # ------------------------------------------------------------ parsing
 
@@ -164,7 +138,13 @@ class RepairKind(Kind):
             policy.check_changes(tools.view, changes, tools.snapshot.root)
             for rel, new in changes.items():
                 if new is not None and rel.endswith(".py"):
-                    _check_syntax(rel, new)
+                    try:
+                        compile(new, rel, "exec")
+                    except SyntaxError as exc:
+                        raise EditRejected(
+                            f"after the edit, {rel} is not valid Python (line {exc.lineno}: "
+                            f"{exc.msg}); keep the indentation of the lines you replace"
+                        ) from None
             patch = make_patch(tools.snapshot, tools.view.changes | changes)
             if patch == tools.patch:
                 raise EditRejected("the edit changes nothing; REPLACE must differ from SEARCH")
@@ -207,7 +187,7 @@ class RepairKind(Kind):
         report = await verifier.report(task, root_patch)
         loc = localize(task, tools, report.output)
         if not parts.budget.exhausted():
-            await llm_pick(task, tools, loc, parts.model, parts.budget)
+            await llm_pick(self, task, tools, loc, parts.model, parts.budget)
         root = tree.root
         tree.add_verdict(root.id, verifier.name, verifier.verdict(report))
         tree.update(
@@ -215,9 +195,6 @@ class RepairKind(Kind):
             feedback=report.summary()[:2000],
             meta=root.meta | {"patch": root_patch, "localization": loc.to_dict()},
         )
-
-    def needs_sandbox(self, settings: AgentSettings) -> bool:
-        return True
 
     async def grade(self, task: Task, solution: str, sandbox: Sandbox | None) -> Grade:
         from ponder.repair.grading import grade_patch
@@ -228,73 +205,74 @@ class RepairKind(Kind):
 # ---------------------------------------------------------------- prompt parts
 
 
-def localization(root: Node | None) -> Localization:
-    hits = root.meta.get("localization") if root is not None else None
-    return Localization.from_dict(hits or [])
+def edit_values(task: VisibleTask, origin: Origin) -> dict[str, Any]:
+    """The edit prompt's parts: the likely files at the parent's patch, the parent's test
+    result and critique, and why recent edits were rejected."""
+    tools = RepoTools(snapshot_of(task), base_patch(origin))
+    hits = origin.root.meta.get("localization") if origin.root is not None else None
+    loc = Localization.from_dict(hits or [])
+    parent = origin.parent
+    tested = parent or origin.root  # the node whose test result the prompt shows
+    previous = None
+    if parent is not None:
+        # The patch this revision builds on, with what the tests and the Reviewer said.
+        previous = {
+            "patch": base_patch(origin),
+            "feedback": headline(parent.verdicts) or (parent.feedback or "").split("\n", 1)[0],
+            "critique": parent.critique,
+        }
+    return {
+        "problem": task.prompt.strip(),
+        "tests": tested.feedback.strip() if tested else "",
+        "files": shown_files(tools, loc),
+        "previous": previous,
+        "rejected": list(origin.rejected),
+        "target": likely_target(tools, loc),
+    }
 
 
-def headline(node: Node) -> str:
-    """The first lines of a node's test result (which tests still fail or broke, and why)."""
-    for verdict in node.verdicts.values():
-        found = _find_headline(verdict)
-        if found:
-            return found
-    return (node.feedback or "").split("\n", 1)[0]
-
-
-def _find_headline(verdict: dict[str, Any]) -> str:
-    details = verdict.get("details") or {}
-    if details.get("headline"):
-        return details["headline"]
-    for part in (details.get("parts") or {}).values():
-        if found := _find_headline(part):
+def headline(verdicts: dict[str, dict[str, Any]]) -> str:
+    """The first test headline among `verdicts` and their parts (which tests still fail or
+    broke, and why)."""
+    for verdict in verdicts.values():
+        details = verdict.get("details") or {}
+        if found := details.get("headline") or headline(details.get("parts") or {}):
             return found
     return ""
 
 
-def shown_files(tools: RepoTools, loc: Localization) -> list[ShownFile]:
+def shown_files(tools: RepoTools, loc: Localization) -> list[dict[str, str]]:
     """The likely files with line numbers (long ones around the localized lines), the
     likeliest last, nearest the instruction."""
     shown = []
-    hits = loc.top(MAX_FILES)
-    hits = [h for i, h in enumerate(hits) if i == 0 or h.score >= 1.0]
-    for hit in hits:
+    for i, hit in enumerate(loc.top(MAX_FILES)):
         text = tools.view.read(hit.path)
-        if text is None:
+        if text is None or (i > 0 and hit.score < 1.0):
             continue
-        lines = text.splitlines()
-        if len(lines) <= MAX_FILE_LINES:
-            shown.append(ShownFile(hit.path, number_lines(text)))
-            continue
-        spans = definitions(text)
-        windows = (
-            [spans[f] for f in hit.functions if f in spans]
-            or [(max(1, n - 10), n + 10) for n in hit.lines]
-            or [(1, MAX_FILE_LINES)]
-        )
-        parts = [number_lines(text, max(1, a - 2), b + 2) for a, b in sorted(windows)[:3]]
-        shown.append(ShownFile(hit.path, "\n...\n".join(parts)))
+        if len(text.splitlines()) <= MAX_FILE_LINES:
+            numbered = number_lines(text)
+        else:
+            spans = definitions(text)
+            windows = (
+                [spans[f] for f in hit.functions if f in spans]
+                or [(max(1, n - 10), n + 10) for n in hit.lines]
+                or [(1, MAX_FILE_LINES)]
+            )
+            parts = [number_lines(text, max(1, a - 2), b + 2) for a, b in sorted(windows)[:3]]
+            numbered = "\n...\n".join(parts)
+        shown.append({"path": hit.path, "numbered": numbered})
     return shown[::-1]
 
 
-def likely_target(tools: RepoTools, loc: Localization) -> Target | None:
+def likely_target(tools: RepoTools, loc: Localization) -> dict[str, str] | None:
+    """The likeliest function to change (a hint in the prompt): its file and name."""
     for hit in loc.top(1):
         text = tools.view.read(hit.path) or ""
         lines = text.splitlines()
         spans = definitions(text)
         for name in hit.functions:
-            if name in spans:
-                line = lines[spans[name][0] - 1].strip()
-                if line.startswith(("def ", "async def ")):
-                    return Target(hit.path, name, line)
+            if name in spans and lines[spans[name][0] - 1].lstrip().startswith(
+                ("def ", "async def ")
+            ):
+                return {"path": hit.path, "name": name}
     return None
-
-
-def _check_syntax(rel: str, text: str) -> None:
-    try:
-        compile(text, rel, "exec")
-    except SyntaxError as exc:
-        raise EditRejected(
-            f"after the edit, {rel} is not valid Python (line {exc.lineno}: {exc.msg}); "
-            "keep the indentation of the lines you replace"
-        ) from None

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from ponder.budget import Budget
 from ponder.llm.base import SamplingParams
 from ponder.llm.client import ModelClient
-from ponder.repair.prompts import render_chat
+from ponder.repair.policy import is_test_path
 from ponder.repair.tools import RepoTools
 from ponder.task import VisibleTask
+
+if TYPE_CHECKING:
+    from ponder.kinds.base import Kind
 
 _PY_FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
 _PYTEST_FRAME = re.compile(r"^([\w./\\-]+\.py):(\d+):(?: in (\S+))?", re.M)
@@ -21,38 +25,10 @@ _IDENT = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]{2,}\b")
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _FROM_IMPORT = re.compile(r"^\s*from\s+([\w.]+)\s+import\s", re.M)
 _IMPORT = re.compile(r"^\s*import\s+([\w.]+)", re.M)
+# Names too common to point at a file.
 _COMMON = frozenset(
-    [
-        "self",
-        "None",
-        "True",
-        "False",
-        "return",
-        "assert",
-        "import",
-        "from",
-        "def",
-        "class",
-        "pass",
-        "the",
-        "and",
-        "not",
-        "for",
-        "with",
-        "print",
-        "len",
-        "list",
-        "dict",
-        "str",
-        "int",
-        "float",
-        "set",
-        "tuple",
-        "range",
-        "should",
-        "expected",
-        "returns",
-    ]
+    "self None True False return assert import from def class pass the and not for with "  # noqa: SIM905
+    "print len list dict str int float set tuple range should expected returns".split()
 )
 
 
@@ -87,22 +63,12 @@ class Localization:
         return [h.path for h in self.top(k)]
 
     def to_dict(self) -> list[dict]:
-        return [dict(h.__dict__) for h in self.hits[:10]]
+        return [asdict(h) for h in self.hits[:10]]
 
     @classmethod
     def from_dict(cls, hits: list[dict]) -> Localization:
         """The inverse of `to_dict` (a run keeps its localization on the root node)."""
         return cls([FileHit(**hit) for hit in hits])
-
-
-def is_test_path(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return (
-        path.startswith(("tests/", "test/"))
-        or "/tests/" in path
-        or name.startswith("test_")
-        or name == "conftest.py"
-    )
 
 
 def _repo_path(raw: str, files: list[str]) -> str | None:
@@ -140,46 +106,33 @@ def definitions(text: str) -> dict[str, tuple[int, int]]:
     return out
 
 
-def enclosing_function(text: str, line: int) -> str | None:
-    best = None
-    for name, (first, last) in definitions(text).items():
-        if first <= line <= last and (best is None or first > best[1]):
-            best = (name, first)
-    return best[0] if best else None
-
-
 def _test_body(tools: RepoTools, test_id: str) -> str:
     path, _, name = test_id.partition("::")
     text = tools.view.read(path) or ""
-    name = name.split("::")[-1].split("[")[0]
-    span = definitions(text).get(name)
-    if not span:
-        return ""
-    lines = text.splitlines()
-    return "\n".join(lines[span[0] - 1 : span[1]])
+    first, last = definitions(text).get(name.split("::")[-1].split("[")[0], (1, 0))
+    return "\n".join(text.splitlines()[first - 1 : last])
 
 
 def localize(task: VisibleTask, tools: RepoTools, test_output: str = "") -> Localization:
     """Rank the repository's non-test files by how likely they hold the bug."""
-    files = [f for f in tools.list_files("*.py")]
+    files = tools.list_files("*.py")
     sources = [f for f in files if not is_test_path(f)]
+    texts = {f: tools.view.read(f) or "" for f in sources}
+    defs = {f: definitions(texts[f]) for f in sources}
     hits: dict[str, FileHit] = {f: FileHit(f) for f in sources}
     defined: dict[str, list[tuple[str, int]]] = {}
     for f in sources:
-        for name, (first, _) in definitions(tools.view.read(f) or "").items():
+        for name, (first, _) in defs[f].items():
             defined.setdefault(name, []).append((f, first))
 
-    # 1. The traceback: frames in source files, the deepest weighing most.
+    # 1. The traceback: frames in source files, the deepest weighing most, each credited to
+    # the innermost definition around its line.
     frames = traceback_frames(test_output, files)
     for depth, (path, line, func) in enumerate(frames):
         if path in hits:
-            text = tools.view.read(path) or ""
-            hits[path].add(
-                8.0 + depth,
-                "in the failing traceback",
-                line,
-                enclosing_function(text, line) or func,
-            )
+            around = [(a, name) for name, (a, b) in defs[path].items() if a <= line <= b]
+            innermost = max(around, default=(0, func))[1]
+            hits[path].add(8.0 + depth, "in the failing traceback", line, innermost)
 
     # 2. What the failing tests call (classes weigh less: constructors are rarely the bug).
     called: set[str] = set()
@@ -201,29 +154,31 @@ def localize(task: VisibleTask, tools: RepoTools, test_output: str = "") -> Loca
             hits[path].add(3.0, f"defines {name}, named in the problem", line, name)
     words = {w.lower() for w in _IDENT.findall(task.prompt)} - _COMMON
     for path in sources:
-        text = (tools.view.read(path) or "").lower()
-        found = sum(1 for w in words if w in text)
+        found = sum(1 for w in words if w in texts[path].lower())
         if found:
             hits[path].add(min(2.0, 0.2 * found), "shares words with the problem")
 
     # 4. Two hops of the call graph from the functions found so far, then imports.
-    _follow_calls(tools, hits, defined)
+    _follow_calls(texts, defs, hits, defined)
     ranked = sorted(hits.values(), key=lambda h: -h.score)
     for hit in [h for h in ranked if h.score >= 4.0][:3]:
-        text = tools.view.read(hit.path) or ""
+        text = texts[hit.path]
         for module in _FROM_IMPORT.findall(text) + _IMPORT.findall(text):
             target = module.replace(".", "/") + ".py"
             if target in hits and target != hit.path:
                 hits[target].add(1.0, f"imported by {hit.path}")
     for path, hit in hits.items():
-        if not definitions(tools.view.read(path) or "") and not hit.lines:
+        if not defs[path] and not hit.lines:
             hit.score = min(hit.score, 0.1)  # e.g. an __init__.py that only re-exports
     ordered = sorted((h for h in hits.values() if h.score > 0), key=lambda h: (-h.score, h.path))
     return Localization(ordered or [FileHit(f) for f in sources[:5]])
 
 
 def _follow_calls(
-    tools: RepoTools, hits: dict[str, FileHit], defined: dict[str, list[tuple[str, int]]]
+    texts: dict[str, str],
+    defs: dict[str, dict[str, tuple[int, int]]],
+    hits: dict[str, FileHit],
+    defined: dict[str, list[tuple[str, int]]],
 ) -> None:
     """Functions called by the functions already found get 2.0 (one hop), then 1.0 (two)."""
     frontier = [(h.path, f) for h in hits.values() if h.score >= 3.0 for f in h.functions]
@@ -231,11 +186,10 @@ def _follow_calls(
     for weight in (2.0, 1.0):
         reached = []
         for path, func in frontier:
-            text = tools.view.read(path) or ""
-            span = definitions(text).get(func)
+            span = defs[path].get(func)
             if not span:
                 continue
-            body = "\n".join(text.splitlines()[span[0] : span[1]])
+            body = "\n".join(texts[path].splitlines()[span[0] : span[1]])
             for name in set(_IDENT.findall(body)) - _COMMON - {func}:
                 for target, line in defined.get(name, []):
                     if (target, name) not in seen:
@@ -246,6 +200,7 @@ def _follow_calls(
 
 
 async def llm_pick(
+    kind: Kind,
     task: VisibleTask,
     tools: RepoTools,
     loc: Localization,
@@ -253,24 +208,22 @@ async def llm_pick(
     budget: Budget | None = None,
     k: int = 5,
 ) -> str | None:
-    """Ask the model which of the top-k files holds the bug; boost it to the top."""
+    """Ask the model which of the top-k files holds the bug (the `kind`'s "localize" prompt);
+    boost it to the top."""
     candidates = loc.top(k)
     if len(candidates) < 2:
         return None
-    outlines = []
-    for hit in candidates:
-        text = tools.view.read(hit.path) or ""
-        outlines.append((hit.path, sorted(definitions(text))[:12]))
-    messages = render_chat("localize.j2", problem=task.prompt, files=outlines)
-    gen = await client.generate(
-        messages, SamplingParams(n=1, max_tokens=24, temperature=0.0), budget
-    )
-    reply = gen.text
+    outlines = [
+        (h.path, sorted(definitions(tools.view.read(h.path) or ""))[:12]) for h in candidates
+    ]
+    messages = kind.render("localize", task=task, files=outlines)
+    params = SamplingParams(n=1, max_tokens=24, temperature=0.0)
+    reply = (await client.generate(messages, params, budget)).text
     chosen = next((h for h in candidates if h.path in reply), None)
     if chosen is None:
         chosen = next((h for h in candidates if h.path.rsplit("/", 1)[-1] in reply), None)
-    if chosen is not None:
-        chosen.add(2.0, "picked by the model")
-        loc.hits.sort(key=lambda h: (-h.score, h.path))
-        return chosen.path
-    return None
+    if chosen is None:
+        return None
+    chosen.add(2.0, "picked by the model")
+    loc.hits.sort(key=lambda h: (-h.score, h.path))
+    return chosen.path

@@ -2,45 +2,57 @@
 
 A node's state in the patch search is such a diff, so any node can be rebuilt from the
 original repository plus its patch.
+
+The parser and applier are our own, not a library's (whatthepatch, unidiff): diffs written by
+models need leniency those lack. Hunk headers' line counts are ignored (a hunk runs to its last
+diff line), each hunk is found by its text nearest its stated line, trailing whitespace is
+forgiven, and empty context lines may lack their leading space.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ponder.repair.sources import EditRejected, FileSource, resolve_path
-
-NO_NEWLINE = "\\ No newline at end of file"
 
 
 def make_patch(source: FileSource, changes: dict[str, str | None]) -> str:
     """A git-style unified diff of `changes` against `source` (empty when nothing changed)."""
     parts = []
     for rel in sorted(changes):
-        old = source.read(rel)
-        new = changes[rel]
+        old, new = source.read(rel), changes[rel]
         if old == new:
             continue
-        a = f"a/{rel}" if old is not None else "/dev/null"
-        b = f"b/{rel}" if new is not None else "/dev/null"
         body = difflib.unified_diff(
-            _diff_lines(old or ""), _diff_lines(new or ""), fromfile=a, tofile=b, n=3
+            _diff_lines(old),
+            _diff_lines(new),
+            fromfile=f"a/{rel}" if old is not None else "/dev/null",
+            tofile=f"b/{rel}" if new is not None else "/dev/null",
         )
         text = "".join(body)
         if text:
             # git apply needs the mode line to create or delete a file under a git header.
             mode = "new file mode 100644\n" if old is None else ""
             mode = "deleted file mode 100644\n" if new is None else mode
-            parts.append(f"diff --git a/{rel} b/{rel}\n{mode}" + text)
+            parts.append(f"diff --git a/{rel} b/{rel}\n{mode}{text}")
     return "".join(parts)
 
 
-def _diff_lines(text: str) -> list[str]:
-    lines = text.splitlines(keepends=True)
+_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
+
+
+def lines_of(text: str) -> list[str]:
+    """`text`'s lines with their endings, as git counts them: only a newline ends a line
+    (`str.splitlines` also splits at a form feed or U+2028, which would corrupt such files)."""
+    return _LINE.findall(text)
+
+
+def _diff_lines(text: str | None) -> list[str]:
+    lines = lines_of(text or "")
     if lines and not lines[-1].endswith("\n"):
-        lines[-1] += f"\n{NO_NEWLINE}\n"
+        lines[-1] += "\n\\ No newline at end of file\n"
     return lines
 
 
@@ -53,76 +65,62 @@ class _Hunk:
 
 @dataclass
 class _FileDiff:
-    old_path: str | None
-    new_path: str | None
-    hunks: list[_Hunk]
+    old_path: str | None  # None: /dev/null, a new file
+    new_path: str | None  # None: /dev/null, a deleted file
+    hunks: list[_Hunk] = field(default_factory=list)
 
 
-_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+_HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@")
 
 
 def parse_unified_diff(diff: str) -> list[_FileDiff]:
     """Files and hunks of a unified diff; raises EditRejected when it is malformed."""
     files: list[_FileDiff] = []
-    lines = diff.splitlines(keepends=True)
+    lines = lines_of(diff)
     i = 0
     while i < len(lines):
-        line = lines[i]
-        if line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "):
-            current = _FileDiff(_diff_path(line[4:]), _diff_path(lines[i + 1][4:]), [])
-            files.append(current)
+        if _file_header(lines, i):
+            files.append(_FileDiff(_diff_path(lines[i][4:]), _diff_path(lines[i + 1][4:])))
             i += 2
-            continue
-        match = _HUNK.match(line)
-        if match:
+        elif match := _HUNK.match(lines[i]):
             if not files:
                 raise EditRejected("diff hunk before any '--- a/file' / '+++ b/file' header")
             hunk, i = _read_hunk(lines, i + 1, int(match.group(1)))
             files[-1].hunks.append(hunk)
-            continue
-        i += 1
-    if not files or not any(f.hunks for f in files):
+        else:
+            i += 1
+    if not any(f.hunks for f in files):
         raise EditRejected(
             "the diff has no '@@ ... @@' hunks; write a unified diff or SEARCH/REPLACE"
         )
     return files
 
 
+def _file_header(lines: list[str], i: int) -> bool:
+    return lines[i].startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ ")
+
+
 def _read_hunk(lines: list[str], i: int, old_start: int) -> tuple[_Hunk, int]:
-    old: list[str] = []
-    new: list[str] = []
-    prev = " "
-    bare_tail = 0  # empty lines without the context space, at the hunk's end: not context
-    while i < len(lines):
+    """The hunk whose lines start at `i`, and the index of the line after it."""
+    body: list[tuple[str, str]] = []  # (" ", "-", "+", or "" for an empty line: context, text)
+    while i < len(lines) and not lines[i].startswith(("@@", "diff ")):
         line = lines[i]
-        if line.startswith(("@@", "diff ")) or (
-            line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ ")
-        ):
+        if _file_header(lines, i):
             break
         if line.startswith("\\"):  # "\ No newline at end of file": the line before has none
-            sides = {" ": (old, new), "-": (old,), "+": (new,)}[prev]
-            for side in sides:
-                if side and side[-1].endswith("\n"):
-                    side[-1] = side[-1][:-1]
-            i += 1
-            continue
-        body = line[1:] if line[:1] in " +-" else line
-        if not body.endswith("\n"):
-            body += "\n"
-        if line.startswith("-"):
-            old.append(body)
-        elif line.startswith("+"):
-            new.append(body)
-        elif line.startswith(" ") or line in ("\n", "\r\n"):
-            old.append(body)
-            new.append(body)
+            if body:
+                body[-1] = (body[-1][0], body[-1][1].removesuffix("\n"))
+        elif line[0] in " +-":
+            body.append((line[0], line[1:] if line.endswith("\n") else line[1:] + "\n"))
+        elif line in ("\n", "\r\n"):  # context whose space an editor stripped
+            body.append(("", line))
         else:
             break
-        prev = line[:1] if line[:1] in " +-" else " "
-        bare_tail = bare_tail + 1 if line in ("\n", "\r\n") else 0
         i += 1
-    if bare_tail:
-        old, new = old[:-bare_tail], new[:-bare_tail]
+    while body and body[-1][0] == "":  # empty lines after the hunk, not context
+        body.pop()
+    old = [text for tag, text in body if tag != "+"]
+    new = [text for tag, text in body if tag != "-"]
     return _Hunk(old_start, old, new), i
 
 
@@ -130,9 +128,7 @@ def _diff_path(raw: str) -> str | None:
     name = raw.strip().split("\t")[0].strip()
     if name == "/dev/null":
         return None
-    if name.startswith(("a/", "b/")):
-        name = name[2:]
-    return name
+    return name[2:] if name.startswith(("a/", "b/")) else name
 
 
 def apply_patch(source: FileSource, patch: str) -> dict[str, str | None]:
@@ -143,17 +139,17 @@ def apply_patch(source: FileSource, patch: str) -> dict[str, str | None]:
 
 
 def apply_diff_text(diff: str, read, source: FileSource) -> dict[str, str | None]:
+    """The files `diff` changes (None: deleted), each read first through `read(rel)`."""
     changes: dict[str, str | None] = {}
     for fd in parse_unified_diff(diff):
         if fd.new_path is None:
-            rel = resolve_path(source, fd.old_path or "")
-            changes[rel] = None
+            changes[resolve_path(source, fd.old_path or "")] = None
             continue
         rel = resolve_path(source, fd.new_path)
         text = changes.get(rel, read(rel)) if fd.old_path is not None else ""
         if text is None:
             raise EditRejected(f"diff edits {fd.new_path}, but no such file exists")
-        lines = text.splitlines(keepends=True)
+        lines = lines_of(text)
         for number, hunk in enumerate(fd.hunks, 1):
             lines = _apply_hunk(lines, hunk, rel, number)
         changes[rel] = "".join(lines)
@@ -161,20 +157,18 @@ def apply_diff_text(diff: str, read, source: FileSource) -> dict[str, str | None
 
 
 def _apply_hunk(lines: list[str], hunk: _Hunk, rel: str, number: int) -> list[str]:
+    """`lines` with the hunk's old lines replaced where they occur nearest its stated line,
+    compared exactly, else ignoring trailing whitespace."""
     if not hunk.old:
         at = min(max(hunk.old_start, 0), len(lines))
         return lines[:at] + hunk.new + lines[at:]
-    target = hunk.old_start - 1
+    size = len(hunk.old)
     for key in (lambda x: x, str.rstrip):
-        want = [key(x) for x in hunk.old]
-        hits = [
-            i
-            for i in range(len(lines) - len(want) + 1)
-            if [key(x) for x in lines[i : i + len(want)]] == want
-        ]
+        have, want = [key(x) for x in lines], [key(x) for x in hunk.old]
+        hits = [i for i in range(len(lines) - size + 1) if have[i : i + size] == want]
         if hits:
-            i = min(hits, key=lambda h: abs(h - target))
-            return lines[:i] + hunk.new + lines[i + len(want) :]
+            at = min(hits, key=lambda h: abs(h - (hunk.old_start - 1)))
+            return lines[:at] + hunk.new + lines[at + size :]
     first = hunk.old[0].rstrip("\n")
     raise EditRejected(
         f"diff hunk {number} for {rel} does not match the file: its lines starting with "

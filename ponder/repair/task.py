@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ponder.errors import ConfigError, TaskFormatError
 from ponder.repair.hidden import hidden_tests, read_test_dir
 from ponder.repair.workspace import RepoSnapshot
-from ponder.task import HiddenPart, Repository, Task, VisibleTask
+from ponder.task import HiddenPart, Repository, Task, VisibleTask, _entries
 
+M = TypeVar("M", bound=BaseModel)
 DEFAULT_TEST_CMD = "python3 -m pytest -q"
 
 
@@ -45,21 +46,9 @@ def with_repo_dir(task: Task, repo_dir: str | Path) -> Task:
     return task.model_copy(update={"visible": visible})
 
 
-def _repair_task(
-    task_id: str,
-    problem: str,
-    repository: Repository,
-    hidden: HiddenPart | None = None,
-    metadata: dict[str, Any] | None = None,
-) -> Task:
-    visible = VisibleTask(
-        id=task_id,
-        kind="repair",
-        prompt=problem,
-        repository=repository,
-        metadata=metadata or {},
-    )
-    return Task(visible=visible, hidden=hidden or HiddenPart())
+def _repair_task(hidden: HiddenPart | None = None, **visible: Any) -> Task:
+    """A repair task from its hidden part and the `VisibleTask` fields."""
+    return Task(visible=VisibleTask(kind="repair", **visible), hidden=hidden or HiddenPart())
 
 
 class _ScenarioFile(BaseModel):
@@ -73,6 +62,38 @@ class _ScenarioFile(BaseModel):
     description: str | None = None
 
 
+class _SweInstance(BaseModel):
+    """The fields of a SWE-bench instance this loader reads (it ignores the others)."""
+
+    instance_id: str = Field(min_length=1)
+    repo: str = Field(min_length=1)
+    base_commit: str = Field(min_length=1)
+    problem_statement: str = Field(min_length=1)
+    patch: str | None = None
+    test_patch: str | None = None
+    version: Any = None
+    FAIL_TO_PASS: list[str] = Field(default_factory=list)
+    PASS_TO_PASS: list[str] = Field(default_factory=list)
+
+    @field_validator("FAIL_TO_PASS", "PASS_TO_PASS", mode="before")
+    @classmethod
+    def _json_list(cls, value: Any) -> Any:
+        """SWE-bench stores the test ids as JSON-encoded lists."""
+        if value is None or value == "":
+            return []
+        return json.loads(value) if isinstance(value, str) else value
+
+
+def _validate(model: type[M], data: Any, where: str, fix: str) -> M:
+    """`data` as `model`; the first problem becomes a TaskFormatError naming `where` and field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise TaskFormatError(f"{where}: field '{field}': {first['msg']}", fix=fix) from None
+
+
 def load_scenario(directory: str | Path) -> Task:
     """A scenario folder (repo/, problem.md, scenario.json, optional reference.patch)."""
     root = Path(directory)
@@ -84,18 +105,13 @@ def load_scenario(directory: str | Path) -> Task:
                 fix="a scenario folder holds repo/, problem.md and scenario.json",
             )
     try:
-        meta = _ScenarioFile.model_validate(json.loads(meta_path.read_text(encoding="utf-8")))
+        data = json.loads(meta_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise TaskFormatError(
             f"{meta_path}: line {exc.lineno}: invalid JSON ({exc.msg})", fix="fix the JSON syntax"
         ) from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise TaskFormatError(
-            f"{meta_path}: field '{field}': {first['msg']}",
-            fix=f"allowed fields: {', '.join(_ScenarioFile.model_fields)}",
-        ) from None
+    fields = ", ".join(_ScenarioFile.model_fields)
+    meta = _validate(_ScenarioFile, data, str(meta_path), f"allowed fields: {fields}")
     reference = root / "reference.patch"
     repository = Repository(
         dir=str((root / "repo").resolve()),
@@ -114,11 +130,11 @@ def load_scenario(directory: str | Path) -> Task:
         hidden_pass_to_pass=meta.pass_to_pass if hidden_ids else [],
     )
     return _repair_task(
-        meta.name or root.name,
-        (root / "problem.md").read_text(encoding="utf-8"),
-        repository,
         hidden,
-        {"bug_kind": meta.bug_kind},
+        id=meta.name or root.name,
+        prompt=(root / "problem.md").read_text(encoding="utf-8"),
+        repository=repository,
+        metadata={"bug_kind": meta.bug_kind},
     )
 
 
@@ -128,7 +144,9 @@ def load_scenarios(directory: str | Path) -> list[Task]:
     found = sorted(p.parent for p in root.glob("*/scenario.json"))
     if not found:
         raise TaskFormatError(
-            f"no scenarios under {root}", fix="pass a folder holding <name>/scenario.json folders"
+            f"no scenarios under {root}",
+            fix="pass a folder holding <name>/scenario.json folders (the built-in ones are "
+            "under scenarios/repair/ in a checkout of the repository)",
         )
     return [load_scenario(p) for p in found]
 
@@ -143,7 +161,6 @@ def task_from_repo(
     test_cmd: str,
     fail_to_pass: list[str] | None = None,
     pass_to_pass: list[str] | None = None,
-    task_id: str | None = None,
 ) -> Task:
     """A task from `ponder repair REPO_DIR --test-cmd ... --problem ...` (no hidden part)."""
     root = Path(repo_dir)
@@ -160,33 +177,13 @@ def task_from_repo(
     repository = Repository(
         dir=str(root.resolve()),
         test_cmd=test_cmd,
-        fail_to_pass=list(fail_to_pass or []),
-        pass_to_pass=list(pass_to_pass or []),
+        fail_to_pass=fail_to_pass or [],
+        pass_to_pass=pass_to_pass or [],
     )
-    return _repair_task(task_id or root.resolve().name, problem, repository)
+    return _repair_task(id=root.resolve().name, prompt=problem, repository=repository)
 
 
 # ---------------------------------------------------------------- SWE-bench instances
-
-_SWE_REQUIRED = ("instance_id", "repo", "base_commit", "problem_statement")
-
-
-def _id_list(value: Any, where: str, field: str) -> list[str]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            raise TaskFormatError(
-                f"{where}: field '{field}': not a JSON list of test ids",
-                fix="SWE-bench stores FAIL_TO_PASS / PASS_TO_PASS as JSON-encoded lists",
-            ) from None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise TaskFormatError(
-            f"{where}: field '{field}': expected a list of test ids", fix="fix the instance"
-        )
-    return value
 
 
 def swe_bench_task(
@@ -198,32 +195,32 @@ def swe_bench_task(
     """One SWE-bench instance as it is. Its gold patch, test patch and test ids are hidden,
     unless `tests_visible` (the "oracle tests" setting: the test patch is applied before the
     search and FAIL_TO_PASS / PASS_TO_PASS become visible)."""
-    missing = [f for f in _SWE_REQUIRED if not record.get(f)]
-    if missing:
-        raise TaskFormatError(
-            f"{where}: field '{missing[0]}': required field is missing",
-            fix=f"a SWE-bench instance has {', '.join(_SWE_REQUIRED)}",
-        )
-    f2p = _id_list(record.get("FAIL_TO_PASS"), where, "FAIL_TO_PASS")
-    p2p = _id_list(record.get("PASS_TO_PASS"), where, "PASS_TO_PASS")
-    test_patch = record.get("test_patch") or ""
+    fix = (
+        "a SWE-bench instance has instance_id, repo, base_commit and problem_statement, and "
+        "FAIL_TO_PASS / PASS_TO_PASS as JSON-encoded lists of test ids"
+    )
+    inst = _validate(_SweInstance, record, where, fix)
+    test_patch = inst.test_patch or ""
     repository = Repository(
-        url=f"https://github.com/{record['repo']}.git",
-        base_commit=record["base_commit"],
+        url=f"https://github.com/{inst.repo}.git",
+        base_commit=inst.base_commit,
         test_cmd=test_cmd or DEFAULT_TEST_CMD,
-        fail_to_pass=f2p if tests_visible else [],
-        pass_to_pass=p2p if tests_visible else [],
+        fail_to_pass=inst.FAIL_TO_PASS if tests_visible else [],
+        pass_to_pass=inst.PASS_TO_PASS if tests_visible else [],
         setup_patch=test_patch if tests_visible else "",
     )
     hidden = HiddenPart(
-        reference_solution=record.get("patch"),
+        reference_solution=inst.patch,
         test_patch=test_patch,  # grading applies it after the patch, in both settings
-        hidden_fail_to_pass=f2p,
-        hidden_pass_to_pass=p2p,
+        hidden_fail_to_pass=inst.FAIL_TO_PASS,
+        hidden_pass_to_pass=inst.PASS_TO_PASS,
     )
-    metadata = {"repo": record["repo"], "version": record.get("version"), "source": "swe-bench"}
     return _repair_task(
-        record["instance_id"], record["problem_statement"], repository, hidden, metadata
+        hidden,
+        id=inst.instance_id,
+        prompt=inst.problem_statement,
+        repository=repository,
+        metadata={"repo": inst.repo, "version": inst.version, "source": "swe-bench"},
     )
 
 
@@ -234,27 +231,9 @@ def load_swe_bench(path: str | Path, instance_id: str | None = None, **options: 
         raise TaskFormatError(
             f"SWE-bench file {path} does not exist", fix="pass a .jsonl of instances"
         )
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".json":
-        data = json.loads(text)
-        entries = [
-            (f"{path}: item {i + 1}", r)
-            for i, r in enumerate(data if isinstance(data, list) else [data])
-        ]
-    else:
-        entries = []
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    entries.append((f"{path}: line {lineno}", json.loads(line)))
-                except json.JSONDecodeError as exc:
-                    raise TaskFormatError(
-                        f"{path}: line {lineno}: invalid JSON ({exc.msg})",
-                        fix="one SWE-bench instance object per line",
-                    ) from None
     tasks = [
-        swe_bench_task(record, where, **options)
-        for where, record in entries
+        swe_bench_task(record, f"{path}: {where}", **options)
+        for where, record in _entries(path, path.read_text(encoding="utf-8"))
         if instance_id is None or record.get("instance_id") == instance_id
     ]
     if instance_id is not None and not tasks:

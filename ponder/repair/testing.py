@@ -3,39 +3,30 @@
 Every run goes through the patch judge (`ponder.repair.judging`): a driver process outside the
 test process starts the command with a pytest plug-in loaded from outside the repository, and
 signs what the plug-in reported. Output is kept for prompts, never read for outcomes.
-
-One runner, `RepoRunner`, over the run's sandbox (`Sandbox.run_in_tree`): a fresh container
-per run under `--sandbox docker`, a temp copy on this machine (NOT isolated) under `--sandbox
-local`. It caches results by the hash of (repository state, patch, command).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import re
 import secrets
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from pydantic import TypeAdapter
+
 from ponder.budget import Budget
 from ponder.errors import ConfigError
+from ponder.llm.paths import cache_dir
 from ponder.repair.judging import JUDGE_VERSION, Verdict, judge_run, read_verdict
 from ponder.repair.patches import apply_patch
-from ponder.repair.policy import (
-    CONFIG_FILES,
-    TEST_DIRS,
-    PatchPolicy,
-    PatchRefused,
-    is_startup_path,
-    is_test_path,
-)
+from ponder.repair.policy import CONFIG_FILES, TEST_DIRS, is_startup_path, is_test_path
 from ponder.repair.sources import EditRejected
 from ponder.repair.workspace import RepoSnapshot, copy_repo, write_changes
 from ponder.sandbox.base import Job, Limits, Sandbox
 from ponder.sandbox.repo_cache import RepoCache, repo_state_hash, result_key
+from ponder.verifiers.prompting import clip
 
 OUTPUT_LIMIT = 20_000
 VERDICT_BYTES = 8 << 20  # room for the signed verdict of a large suite
@@ -53,20 +44,8 @@ class RunOutput:
     verdict: Verdict | None = None
     judge_error: str = ""  # why there is no verdict
 
-    def to_json(self) -> str:
-        data = asdict(self) | {"verdict": self.verdict.model_dump() if self.verdict else None}
-        return json.dumps(data)
 
-    @classmethod
-    def from_json(cls, text: str) -> RunOutput:
-        data = json.loads(text)
-        verdict = data.pop("verdict")
-        return cls(**data, verdict=Verdict.model_validate(verdict) if verdict else None)
-
-
-def cache_key(snapshot_hash: str, patch: str, command: str) -> str:
-    blob = "\0".join((snapshot_hash, patch, command, JUDGE_VERSION)).encode()
-    return hashlib.sha256(blob).hexdigest()
+STORED = TypeAdapter(RunOutput)  # a RunOutput as JSON in the on-disk cache
 
 
 def prepare_command(command: str) -> str:
@@ -74,24 +53,6 @@ def prepare_command(command: str) -> str:
     if "pytest" not in command or re.search(r"(^|\s)-r\w*A", command):
         return command
     return f"{command} -rA"
-
-
-def _trim(text: str) -> str:
-    if len(text) <= OUTPUT_LIMIT:
-        return text
-    half = OUTPUT_LIMIT // 2
-    return f"{text[:half]}\n... [output cut] ...\n{text[-half:]}"
-
-
-def judged_output(status: str, exit_code: int | None, stdout: str, key: bytes) -> RunOutput:
-    """A run's result from the driver's stdout: the signed verdict, or why there is none."""
-    verdict, error = read_verdict(stdout, key)
-    if verdict is None:
-        return RunOutput(status, exit_code, _trim(stdout), judge_error=error)
-    status = "timeout" if verdict.timed_out else ("ok" if verdict.exit_code == 0 else "error")
-    return RunOutput(
-        status, verdict.exit_code, _trim(verdict.output), verdict.duration_s, verdict=verdict
-    )
 
 
 def protected_in_run(rel: str) -> bool:
@@ -116,9 +77,9 @@ class RepoRunner:
     test files and test configuration are `protected_in_run`: under the docker sandbox a fresh
     container per run where both are root-owned and read-only, so the test process can change
     neither them nor the judge; under the local sandbox a temp copy on this machine (NOT
-    isolated). Results are cached in memory by (repository, patch, command), and verified ones
-    of an isolating sandbox on disk (`RepoCache`) by (repository state, patch, command, judge
-    version, sandbox).
+    isolated). Results are cached in memory by (repository state, patch, command), and verified
+    ones of an isolating sandbox on disk (`RepoCache`) by (repository state, patch, command,
+    judge version, sandbox); the state is hashed once per checkout.
     Fresh runs are charged to `budget`; a metered sandbox admits them first.
     """
 
@@ -137,41 +98,32 @@ class RepoRunner:
         # On disk: a RepoCache; True: the default file (opened on first use); None: that file
         # when the sandbox isolates (a local run is cheap, and weaker evidence); False: none.
         self._store: RepoCache | bool = self.isolated if cache is None else cache
-        self._cache: dict[str, RunOutput] = {}
-        self._fingerprints: dict[Path, str] = {}
-
-    async def fingerprint(self, snapshot: RepoSnapshot) -> str:
-        """The repository's state hash, computed once per checkout (both caches key on it)."""
-        if snapshot.root not in self._fingerprints:
-            state = await asyncio.to_thread(repo_state_hash, snapshot.root)
-            self._fingerprints[snapshot.root] = state
-        return self._fingerprints[snapshot.root]
-
-    async def store(self) -> RepoCache | None:
-        if self._store is True:
-            self._store = await asyncio.to_thread(RepoCache)
-        return self._store or None
+        self._cache: dict[tuple[str, str, str], RunOutput] = {}
+        self._states: dict[Path, str] = {}
 
     async def run(self, snapshot: RepoSnapshot, patch: str, command: str) -> RunOutput:
         """The judged run of `command` on `snapshot` + `patch` (cached, else a fresh run)."""
-        state = await self.fingerprint(snapshot)
-        key = cache_key(state, patch, command)
+        if snapshot.root not in self._states:
+            self._states[snapshot.root] = await asyncio.to_thread(repo_state_hash, snapshot.root)
+        state = self._states[snapshot.root]
+        key = (state, patch, command)
         if key in self._cache:
             return replace(self._cache[key], cached=True)
-        store = await self.store()
-        disk_key = ""
+        if self._store is True:
+            path = cache_dir() / "sandbox-repo-results.sqlite"
+            self._store = await asyncio.to_thread(RepoCache, path)
+        store = self._store or None
         if store is not None:
             described = self.sandbox.describe()
             disk_key = result_key(state, patch, ["judge", JUDGE_VERSION, command], described)
             if hit := await asyncio.to_thread(store.get, disk_key):
-                out = RunOutput.from_json(hit)
-                self._cache[key] = out
+                out = self._cache[key] = STORED.validate_json(hit)
                 return replace(out, cached=True)
         out = await self._run(snapshot, patch, prepare_command(command))
         if out.status != "sandbox_error":
             self._cache[key] = out
         if store is not None and out.verdict is not None:
-            await asyncio.to_thread(store.put, disk_key, out.to_json())
+            await asyncio.to_thread(store.put, disk_key, STORED.dump_json(out).decode())
         return out
 
     async def _run(self, snapshot: RepoSnapshot, patch: str, command: str) -> RunOutput:
@@ -201,16 +153,22 @@ class RepoRunner:
         if result.status == "sandbox_error":
             note = "\n".join(x for x in (result.stderr, result.note) if x)
             return RunOutput(result.status, None, note, judge_error=note or "no run")
-        out = judged_output(result.status, result.exit_code, result.stdout, judge.key)
-        out.duration_s = result.duration_s
-        return out
+        verdict, error = read_verdict(result.stdout, judge.key)  # the signed verdict, or why not
+        if verdict is None:
+            output, exit_code, status = result.stdout, result.exit_code, result.status
+        else:
+            output, exit_code = verdict.output, verdict.exit_code
+            status = "timeout" if verdict.timed_out else ("ok" if exit_code == 0 else "error")
+        output = clip(output, OUTPUT_LIMIT)
+        return RunOutput(
+            status, exit_code, output, result.duration_s, verdict=verdict, judge_error=error
+        )
 
 
 def runner_for(
     sandbox: Sandbox | None, budget: Budget | None = None, timeout_s: float = 300.0
 ) -> RepoRunner:
-    """The repository runner over a run's sandbox: a fresh container per run (test files
-    root-owned) under `--sandbox docker`, a temp copy on this machine under `--sandbox local`."""
+    """The repository runner over a run's sandbox (`--sandbox docker` or `local`)."""
     if sandbox is None:
         raise ConfigError(
             "repository tests need a sandbox", fix="run with --sandbox docker (or local)"
@@ -321,7 +279,8 @@ def outcome_of(test_id: str, verdict: Verdict) -> str:
 
 
 def score_run(run: RunOutput, fail_to_pass: list[str], pass_to_pass: list[str]) -> TestReport:
-    """Per-test outcomes from the run's signed verdict; without one, everything failed."""
+    """Per-test outcomes from the run's signed verdict; without one (no verdict, or a refused
+    patch), everything failed."""
     report = TestReport(
         status=run.status,
         exit_code=run.exit_code,
@@ -337,8 +296,9 @@ def score_run(run: RunOutput, fail_to_pass: list[str], pass_to_pass: list[str]) 
         report.problems = verdict.integrity()
         for test_id, out in sorted(verdict.tests.items()):
             (report.passed if out == PASSED else report.failed).append(test_id)
+    unjudged = "refused" if run.status == "refused" else "no verdict"
     for test_id in dict.fromkeys(fail_to_pass + pass_to_pass):
-        report.outcomes[test_id] = outcome_of(test_id, verdict) if verdict else "no verdict"
+        report.outcomes[test_id] = outcome_of(test_id, verdict) if verdict else unjudged
     report.f2p_passed = [t for t in fail_to_pass if report.outcomes[t] == PASSED]
     report.f2p_failed = [t for t in fail_to_pass if report.outcomes[t] != PASSED]
     report.p2p_broken = [t for t in pass_to_pass if report.outcomes[t] != PASSED]
@@ -347,16 +307,8 @@ def score_run(run: RunOutput, fail_to_pass: list[str], pass_to_pass: list[str]) 
 
 def refused_report(reason: str, fail_to_pass: list[str], pass_to_pass: list[str]) -> TestReport:
     """The report of a patch the policy refused: nothing ran, nothing passed."""
-    required = list(dict.fromkeys(fail_to_pass + pass_to_pass))
-    return TestReport(
-        status="refused",
-        exit_code=None,
-        outcomes={t: "refused" for t in required},
-        f2p_failed=list(fail_to_pass),
-        p2p_broken=list(pass_to_pass),
-        p2p_total=len(pass_to_pass),
-        problems=[f"patch refused: {reason}"],
-    )
+    refused = RunOutput("refused", None, "", judge_error=f"patch refused: {reason}")
+    return score_run(refused, fail_to_pass, pass_to_pass)
 
 
 def failure_excerpt(output: str, limit: int = 900) -> str:
@@ -372,9 +324,10 @@ def failure_excerpt(output: str, limit: int = 900) -> str:
             if end > 0:
                 text = text[: text.rfind("\n", 0, end) + 1]
     text = text.strip()
-    if len(text) > limit:
-        text = text[:limit] + "\n..."
-    return text
+    if len(text) <= limit:
+        return text
+    # A failure section reads from its top; any other output (a crash, a timeout) ends in why.
+    return text[:limit] + "\n..." if start >= 0 else "...\n" + text[-limit:]
 
 
 async def run_and_score(
@@ -384,12 +337,7 @@ async def run_and_score(
     command: str,
     fail_to_pass: list[str],
     pass_to_pass: list[str],
-    policy: PatchPolicy | None = None,
 ) -> TestReport:
-    """Judge `patch`; with a `policy`, a patch it refuses is not run and fails with the reason."""
-    if policy is not None:
-        try:
-            policy.check(snapshot, patch, snapshot.root)
-        except PatchRefused as exc:
-            return refused_report(exc.reason, fail_to_pass, pass_to_pass)
+    """The judged run of `command` on `snapshot` + `patch`, scored (`grading.grade` first
+    refuses a patch that touches tests)."""
     return score_run(await runner.run(snapshot, patch, command), fail_to_pass, pass_to_pass)

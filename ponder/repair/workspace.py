@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 
 from ponder.errors import TaskFormatError
 
-# Directories never shown to the agent nor copied into a work copy.
+# Directories never shown to the agent; all but build/ and dist/ are not copied either.
 SKIPPED_DIRS = frozenset(
     {
         ".git",
@@ -44,14 +44,13 @@ class RepoSnapshot:
         self._files: list[str] | None = None
 
     def files(self) -> list[str]:
-        """All text-looking files, sorted, skipping VCS and cache directories."""
+        """All files, sorted, skipping symlinks and VCS and cache directories."""
         if self._files is None:
             out = []
             for path in self.root.rglob("*"):
                 rel = path.relative_to(self.root)
-                if any(part in SKIPPED_DIRS or part.endswith(".egg-info") for part in rel.parts):
-                    continue
-                if path.is_file() and not path.is_symlink():
+                skip = any(part in SKIPPED_DIRS or part.endswith(".egg-info") for part in rel.parts)
+                if not skip and path.is_file() and not path.is_symlink():
                     out.append(rel.as_posix())
             self._files = sorted(out)
         return self._files
@@ -64,16 +63,11 @@ class RepoSnapshot:
             text: str | None = None
             if path.is_file() and path.stat().st_size <= MAX_TEXT_BYTES:
                 try:
-                    text = path.read_bytes().decode("utf-8")
+                    text = path.read_bytes().decode("utf-8")  # as is: no newline translation
                 except UnicodeDecodeError:
                     text = None
-                if text is not None and "\x00" in text:
-                    text = None
-            self._cache[rel] = text
+            self._cache[rel] = None if text is None or "\x00" in text else text
         return self._cache[rel]
-
-    def exists(self, rel: str) -> bool:
-        return (self.root / normalize_path(rel)).is_file()
 
 
 class PatchedView:
@@ -88,23 +82,11 @@ class PatchedView:
 
     def read(self, rel: str) -> str | None:
         rel = normalize_path(rel)
-        if rel in self.changes:
-            return self.changes[rel]
-        return self.base.read(rel)
+        return self.changes[rel] if rel in self.changes else self.base.read(rel)
 
     def files(self) -> list[str]:
-        present = set(self.base.files())
-        for rel, text in self.changes.items():
-            if text is None:
-                present.discard(rel)
-            else:
-                present.add(rel)
-        return sorted(present)
-
-    def exists(self, rel: str) -> bool:
-        return self.read(rel) is not None or (
-            normalize_path(rel) not in self.changes and self.base.exists(rel)
-        )
+        deleted = {rel for rel, text in self.changes.items() if text is None}
+        return sorted((set(self.base.files()) | self.changes.keys()) - deleted)
 
 
 def normalize_path(rel: str) -> str:
@@ -120,14 +102,10 @@ def normalize_path(rel: str) -> str:
 
 def copy_repo(src: str | Path, dest: str | Path) -> Path:
     """Copy a repository tree (skipping caches and VCS metadata) to a new directory."""
-    dest = Path(dest)
-    shutil.copytree(
-        src,
-        dest,
-        symlinks=True,
-        ignore=shutil.ignore_patterns(*sorted(SKIPPED_DIRS - {"build", "dist"}), "*.egg-info"),
-    )
-    return dest
+    skipped = sorted(SKIPPED_DIRS - {"build", "dist"})
+    ignore = shutil.ignore_patterns(*skipped, "*.egg-info")
+    shutil.copytree(src, dest, symlinks=True, ignore=ignore)
+    return Path(dest)
 
 
 def write_changes(root: str | Path, changes: dict[str, str | None]) -> None:

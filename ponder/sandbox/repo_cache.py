@@ -9,8 +9,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing
 from pathlib import Path
 
 from ponder.errors import SandboxError
@@ -19,12 +18,6 @@ from ponder.errors import SandboxError
 IGNORED = frozenset(
     {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv", ".tox"}
 )
-
-
-def default_cache_path() -> Path:
-    override = os.environ.get("PONDER_CACHE_DIR")
-    root = Path(override).expanduser() if override else Path.home() / ".cache" / "ponder"
-    return root / "sandbox-repo-results.sqlite"
 
 
 def repo_state_hash(repo_dir: Path) -> str:
@@ -52,40 +45,32 @@ def result_key(state: str, patch: str | None, command: list[str], sandbox: str) 
 
 
 class RepoCache:
-    """key -> JSON result; safe for several processes (WAL, busy timeout)."""
+    """key -> JSON result in the SQLite file `path`; safe for several processes (WAL, busy
+    timeout)."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or default_cache_path()
+    def __init__(self, path: Path) -> None:
+        self.path = path
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute(
-                    "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, value TEXT, created REAL)"
-                )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._execute("PRAGMA journal_mode=WAL")
+            self._execute(
+                "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, value TEXT, created REAL)"
+            )
         except (OSError, sqlite3.Error) as exc:
             raise SandboxError(
-                f"cannot open the repository-result cache {self.path}: {exc}",
+                f"cannot open the repository-result cache {path}: {exc}",
                 fix="set PONDER_CACHE_DIR to a writable directory",
             ) from exc
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            with db:  # commits (or rolls back) the transaction
-                yield db
-        finally:
-            db.close()
+    def _execute(self, sql: str, *args: object) -> list:
+        """One statement on its own connection, committed (or rolled back), then closed."""
+        with closing(sqlite3.connect(self.path, timeout=30)) as db, db:
+            return db.execute(sql, args).fetchall()
 
     def get(self, key: str) -> str | None:
-        with self._connect() as db:
-            row = db.execute("SELECT value FROM results WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+        rows = self._execute("SELECT value FROM results WHERE key = ?", key)
+        return rows[0][0] if rows else None
 
     def put(self, key: str, value: str) -> None:
-        with self._connect() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO results (key, value, created) VALUES (?, ?, ?)",
-                (key, value, time.time()),
-            )
+        sql = "INSERT OR REPLACE INTO results (key, value, created) VALUES (?, ?, ?)"
+        self._execute(sql, key, value, time.time())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ponder.errors import ConfigError
 from ponder.scenarios.base import Scenario
 from ponder.task import Task
 
@@ -19,11 +18,4 @@ class RepairScenario(Scenario):
     def load(self) -> list[Task]:
         from ponder.repair.task import load_scenarios
 
-        folder = Path(self.source) if self.source else SCENARIOS_DIR
-        if not folder.is_dir():
-            raise ConfigError(
-                f"repair scenarios folder {folder} does not exist",
-                fix="run from a checkout of the repository, or pass --source FOLDER "
-                "(a folder of <name>/scenario.json scenarios)",
-            )
-        return load_scenarios(folder)
+        return load_scenarios(self.source or SCENARIOS_DIR)

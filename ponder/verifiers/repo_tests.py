@@ -1,12 +1,10 @@
 """The `repo_tests` verifier: a repository's test command at a candidate patch, judged.
 
-Each candidate's patch is applied to a fresh copy of the task's checkout and the test command
-runs under the patch judge (`ponder.repair.testing`) through the sandbox's `run_in_tree`: a
-fresh container per run under `--sandbox docker`, a temp copy under `--sandbox local`. The
-verdict's score is the fraction of FAIL_TO_PASS tests fixed, scaled down by PASS_TO_PASS tests
-broken; it passes when every required test ran and passed and nothing looked forged. Results
-are cached by (repository state, patch, command), so twin patches cost one run. Every fresh run
-is admitted by the run's budget (the metered sandbox's `run_in_tree`) and charged to it.
+The run goes through `ponder.repair.testing.RepoRunner` (a fresh copy of the task's checkout
+under the patch judge; cached, so twin patches cost one run; each fresh run admitted by the
+run's budget and charged to it). The score is the fraction of FAIL_TO_PASS tests fixed, scaled
+down by PASS_TO_PASS tests broken; it passes when every required test ran and passed and
+nothing looked forged.
 """
 
 from __future__ import annotations

@@ -132,6 +132,16 @@ def test_patch_round_trip_is_the_node_state(repo):
     assert make_patch(repo, {}) == "" and apply_patch(repo, "") == {}
 
 
+def test_patch_round_trip_keeps_form_feeds_and_unicode_line_separators(repo):
+    # Only a newline ends a line in a diff: a form feed (common in old Python sources) or
+    # U+2028 inside a line must come back unchanged.
+    text = "x = 1\n\x0c\ny = 'a\u2028b'\n# section\x0c end\n"
+    (repo.root / "pkg" / "ff.py").write_text(text)
+    changes = {"pkg/ff.py": text.replace("y = ", "z = ")}
+    patch = make_patch(repo, changes)
+    assert apply_patch(repo, patch) == changes
+
+
 @pytest.mark.skipif(shutil.which("patch") is None, reason="GNU patch not installed")
 def test_patch_applies_with_gnu_patch(repo, tmp_path):
     changes = {"pkg/core.py": CORE.replace("y * 2", "y * 7"), "pkg/util.py": "A = 1\nB = 3"}

@@ -20,6 +20,7 @@ from ponder.repair.task import (
 from ponder.repair.testing import (
     RepoRunner,
     RunOutput,
+    failure_excerpt,
     prepare_command,
     protected_in_run,
     runner_for,
@@ -441,3 +442,13 @@ async def test_the_repo_tests_verifier_is_admitted_by_a_metered_local_sandbox(tm
         with pytest.raises(BudgetExhausted):
             await verifier.report(task.visible, "")
     assert budget.spent.sandbox_runs == 1
+
+
+def test_failure_excerpt_keeps_the_failure_section_head_else_the_output_tail():
+    section = (
+        "=== FAILURES ===\n" + "first failure line\n" + "x\n" * 2000 + "= short test summary info ="
+    )
+    assert failure_excerpt(section, limit=100).startswith("first failure line")
+    crash = "collected 3 items\n" + "noise\n" * 2000 + "Fatal Python error: Segmentation fault"
+    excerpt = failure_excerpt(crash, limit=100)
+    assert excerpt.endswith("Segmentation fault") and "collected 3 items" not in excerpt
