@@ -250,7 +250,9 @@ def _parse_record(path: Path, where: str, obj: Any) -> Task:
         ) from None
 
 
-def _entries(path: Path, text: str) -> list[tuple[str, Any]]:
+def read_entries(path: Path, text: str) -> list[tuple[str, Any]]:
+    """The JSON objects of a .json (one object or a list) or .jsonl file, each with where it
+    sits ("line N", "item N") for error messages; invalid JSON names the file and line."""
     if path.suffix == ".json":
         try:
             data = json.loads(text)
@@ -283,7 +285,7 @@ def load_tasks(path: str | Path) -> list[Task]:
         )
     tasks: list[Task] = []
     seen: dict[str, str] = {}
-    for where, obj in _entries(path, path.read_text(encoding="utf-8")):
+    for where, obj in read_entries(path, path.read_text(encoding="utf-8")):
         task = _parse_record(path, where, obj)
         if task.id in seen:
             raise TaskFormatError(

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ponder.errors import ConfigError, TaskFormatError
 from ponder.repair.hidden import hidden_tests, read_test_dir
 from ponder.repair.workspace import RepoSnapshot
-from ponder.task import HiddenPart, Repository, Task, VisibleTask, _entries
+from ponder.task import HiddenPart, Repository, Task, VisibleTask, read_entries
 
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_TEST_CMD = "python3 -m pytest -q"
@@ -233,7 +233,7 @@ def load_swe_bench(path: str | Path, instance_id: str | None = None, **options: 
         )
     tasks = [
         swe_bench_task(record, f"{path}: {where}", **options)
-        for where, record in _entries(path, path.read_text(encoding="utf-8"))
+        for where, record in read_entries(path, path.read_text(encoding="utf-8"))
         if instance_id is None or record.get("instance_id") == instance_id
     ]
     if instance_id is not None and not tasks:
