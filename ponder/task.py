@@ -218,19 +218,20 @@ def save_tasks(tasks: list[Task], path: str | Path) -> Path:
     return path
 
 
-def _record_error(path: Path, where: str, exc: ValidationError) -> TaskFormatError:
+def record_error(
+    where: str, exc: ValidationError, model: type[BaseModel], fix: str
+) -> TaskFormatError:
+    """The first problem of `exc` (validating `model`) as a TaskFormatError naming `where`, the
+    field and the problem in words (an unknown field lists the allowed ones)."""
     first = exc.errors()[0]
     field = ".".join(str(p) for p in first["loc"]) or "(object)"
     detail = first["msg"]
     if first["type"] == "extra_forbidden":
-        detail = f"unknown field (allowed: {', '.join(TaskRecord.model_fields)})"
+        detail = f"unknown field (allowed: {', '.join(model.model_fields)})"
     elif first["type"] == "missing":
         detail = "required field is missing"
     more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
-    return TaskFormatError(
-        f"{path}: {where}: field '{field}': {detail}{more}",
-        fix="see the task file schema in docs/tasks.md (or `ponder.task` docstring)",
-    )
+    return TaskFormatError(f"{where}: field '{field}': {detail}{more}", fix=fix)
 
 
 def _parse_record(path: Path, where: str, obj: Any) -> Task:
@@ -242,7 +243,8 @@ def _parse_record(path: Path, where: str, obj: Any) -> Task:
     try:
         return TaskRecord.model_validate(obj).to_task()
     except ValidationError as exc:
-        raise _record_error(path, where, exc) from None
+        fix = "see the task file schema in docs/tasks.md (or `ponder.task` docstring)"
+        raise record_error(f"{path}: {where}", exc, TaskRecord, fix) from None
     except SyntaxError as exc:
         raise TaskFormatError(
             f"{path}: {where}: a tests field is not valid Python ({exc.msg}, line {exc.lineno})",

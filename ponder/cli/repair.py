@@ -301,10 +301,18 @@ def check_command(
     kinds |= dict.fromkeys(hidden_ids, "hidden")
     tests = [{"id": t, "kind": kinds[t], "outcome": o} for t, o in report.outcomes.items()]
     if as_json:
-        data = {"resolved": report.resolved, "value": report.value()}
-        data |= {"refused": report.status == "refused", "problems": report.problems}
-        data |= {"tests": tests, "passed": report.passed, "failed": report.failed}
-        data |= {"exit_code": report.exit_code, "runner": run.name, "isolated": run.isolated}
+        data = {
+            "resolved": report.resolved,
+            "value": report.value(),
+            "refused": report.status == "refused",
+            "problems": report.problems,
+            "tests": tests,
+            "passed": report.passed,
+            "failed": report.failed,
+            "exit_code": report.exit_code,
+            "runner": run.name,
+            "isolated": run.isolated,
+        }
         _out.print_json(json.dumps(data))
     else:
         for item in tests:

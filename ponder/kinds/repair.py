@@ -26,6 +26,7 @@ from ponder.repair.edits import EditRejected, apply_edits, parse_edits
 from ponder.repair.localize import Localization, definitions, llm_pick, localize
 from ponder.repair.patches import apply_patch, make_patch
 from ponder.repair.policy import PatchPolicy
+from ponder.repair.sources import lines_of
 from ponder.repair.tools import RepoTools, number_lines
 from ponder.repair.workspace import RepoSnapshot
 
@@ -249,7 +250,7 @@ def shown_files(tools: RepoTools, loc: Localization) -> list[dict[str, str]]:
         text = tools.view.read(hit.path)
         if text is None or (i > 0 and hit.score < 1.0):
             continue
-        if len(text.splitlines()) <= MAX_FILE_LINES:
+        if len(lines_of(text)) <= MAX_FILE_LINES:
             numbered = number_lines(text)
         else:
             spans = definitions(text)
@@ -268,7 +269,7 @@ def likely_target(tools: RepoTools, loc: Localization) -> dict[str, str] | None:
     """The likeliest function to change (a hint in the prompt): its file and name."""
     for hit in loc.top(1):
         text = tools.view.read(hit.path) or ""
-        lines = text.splitlines()
+        lines = lines_of(text, keepends=False)
         spans = definitions(text)
         for name in hit.functions:
             if name in spans and lines[spans[name][0] - 1].lstrip().startswith(

@@ -10,7 +10,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-from ponder.repair.sources import PATH_LINE, EditRejected, FileSource, resolve_path
+from ponder.repair.sources import PATH_LINE, EditRejected, FileSource, lines_of, resolve_path
 
 _CODE_BLOCK = re.compile(r"```[ \t]*(?:python|py|python3)?[^\n]*\n(.*?)(?:```|\Z)", re.S)
 _NUMBER = re.compile(r"^\s*\d+\s?\| ?")
@@ -140,11 +140,11 @@ def _replace(text: str, new: ast.AST, code: str, rel: str, number: int) -> str:
             f"edit {number}: the new {new.name} has no real body (only ... or pass); "
             "write the whole corrected function"
         )
-    lines = text.splitlines(keepends=True)
+    lines = lines_of(text)
     first, last = _span(olds[0])
     indent = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
     a, b = _span(new)
-    body = textwrap.dedent("".join(x + "\n" for x in code.splitlines()[a:b]))
+    body = textwrap.dedent("".join(x + "\n" for x in lines_of(code, keepends=False)[a:b]))
     return "".join(lines[:first]) + textwrap.indent(body, indent) + "".join(lines[last:])
 
 
@@ -165,6 +165,6 @@ def _add_imports(text: str, imports: list[str]) -> str:
     if ast.get_docstring(tree, clean=False) is not None:
         ends.append(tree.body[0].end_lineno)
     at = max(ends, default=0)
-    lines = text.splitlines(keepends=True)
+    lines = lines_of(text)
     added = "".join(imp + "\n" for imp in missing) + ("" if at else "\n")
     return "".join(lines[:at]) + added + "".join(lines[at:])

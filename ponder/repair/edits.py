@@ -20,7 +20,7 @@ from ponder.repair.definitions import (
 from ponder.repair.patches import apply_diff_text
 from ponder.repair.patches import apply_patch as apply_patch  # re-exported, as is make_patch
 from ponder.repair.patches import make_patch as make_patch
-from ponder.repair.sources import PATH_LINE, EditRejected, FileSource, resolve_path
+from ponder.repair.sources import PATH_LINE, EditRejected, FileSource, find_lines, resolve_path
 
 
 @dataclass(frozen=True)
@@ -171,33 +171,31 @@ def replace_once(text: str, search: str, replace: str, rel: str, number: int = 1
     count = text.count(search)
     if count == 1:
         return text.replace(search, replace, 1)
+    if count > 1:
+        raise _ambiguous(number, count, rel)
     lines = text.splitlines(keepends=True)
     want = search.rstrip().splitlines()
     want = want[next(i for i, x in enumerate(want) if x.strip()) :]  # no blank first lines
     for key in (str.rstrip, str.strip):
-        if count:
-            break
-        keyed = [key(x) for x in want]
-        hits = [
-            i
-            for i in range(len(lines) - len(want) + 1)
-            if [key(x) for x in lines[i : i + len(want)]] == keyed
-        ]
-        if len(hits) == 1:
+        hits = find_lines(lines, want, key)
+        if len(hits) > 1:
+            raise _ambiguous(number, len(hits), rel)
+        if hits:
             i, end = hits[0], hits[0] + len(want)
             new = _shift(replace, _indent(lines[i]) - _indent(want[0]))
             if new and lines[end - 1].endswith("\n") and not new.endswith("\n"):
                 new += "\n"
             return "".join(lines[:i]) + new + "".join(lines[end:])
-        count = len(hits)
-    if count:
-        raise EditRejected(
-            f"edit {number}: the SEARCH text matches {count} places in {rel}; "
-            "add more surrounding lines so it matches only one"
-        )
     raise EditRejected(
         f"edit {number}: search text not found in {rel}; SEARCH must copy the file's "
         f"lines exactly.{_nearest(text, want)}"
+    )
+
+
+def _ambiguous(number: int, count: int, rel: str) -> EditRejected:
+    return EditRejected(
+        f"edit {number}: the SEARCH text matches {count} places in {rel}; "
+        "add more surrounding lines so it matches only one"
     )
 
 

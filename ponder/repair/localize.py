@@ -13,6 +13,7 @@ from ponder.budget import Budget
 from ponder.llm.base import SamplingParams
 from ponder.llm.client import ModelClient
 from ponder.repair.policy import is_test_path
+from ponder.repair.sources import lines_of
 from ponder.repair.tools import RepoTools
 from ponder.task import VisibleTask
 
@@ -27,8 +28,37 @@ _FROM_IMPORT = re.compile(r"^\s*from\s+([\w.]+)\s+import\s", re.M)
 _IMPORT = re.compile(r"^\s*import\s+([\w.]+)", re.M)
 # Names too common to point at a file.
 _COMMON = frozenset(
-    "self None True False return assert import from def class pass the and not for with "  # noqa: SIM905
-    "print len list dict str int float set tuple range should expected returns".split()
+    {
+        "self",
+        "None",
+        "True",
+        "False",
+        "return",
+        "assert",
+        "import",
+        "from",
+        "def",
+        "class",
+        "pass",
+        "the",
+        "and",
+        "not",
+        "for",
+        "with",
+        "print",
+        "len",
+        "list",
+        "dict",
+        "str",
+        "int",
+        "float",
+        "set",
+        "tuple",
+        "range",
+        "should",
+        "expected",
+        "returns",
+    }
 )
 
 
@@ -110,7 +140,7 @@ def _test_body(tools: RepoTools, test_id: str) -> str:
     path, _, name = test_id.partition("::")
     text = tools.view.read(path) or ""
     first, last = definitions(text).get(name.split("::")[-1].split("[")[0], (1, 0))
-    return "\n".join(text.splitlines()[first - 1 : last])
+    return "\n".join(lines_of(text, keepends=False)[first - 1 : last])
 
 
 def localize(task: VisibleTask, tools: RepoTools, test_output: str = "") -> Localization:
@@ -189,7 +219,7 @@ def _follow_calls(
             span = defs[path].get(func)
             if not span:
                 continue
-            body = "\n".join(texts[path].splitlines()[span[0] : span[1]])
+            body = "\n".join(lines_of(texts[path], keepends=False)[span[0] : span[1]])
             for name in set(_IDENT.findall(body)) - _COMMON - {func}:
                 for target, line in defined.get(name, []):
                     if (target, name) not in seen:

@@ -15,7 +15,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from ponder.repair.sources import EditRejected, FileSource, resolve_path
+from ponder.repair.sources import EditRejected, FileSource, find_lines, lines_of, resolve_path
 
 
 def make_patch(source: FileSource, changes: dict[str, str | None]) -> str:
@@ -38,15 +38,6 @@ def make_patch(source: FileSource, changes: dict[str, str | None]) -> str:
             mode = "deleted file mode 100644\n" if new is None else mode
             parts.append(f"diff --git a/{rel} b/{rel}\n{mode}{text}")
     return "".join(parts)
-
-
-_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
-
-
-def lines_of(text: str) -> list[str]:
-    """`text`'s lines with their endings, as git counts them: only a newline ends a line
-    (`str.splitlines` also splits at a form feed or U+2028, which would corrupt such files)."""
-    return _LINE.findall(text)
 
 
 def _diff_lines(text: str | None) -> list[str]:
@@ -162,13 +153,10 @@ def _apply_hunk(lines: list[str], hunk: _Hunk, rel: str, number: int) -> list[st
     if not hunk.old:
         at = min(max(hunk.old_start, 0), len(lines))
         return lines[:at] + hunk.new + lines[at:]
-    size = len(hunk.old)
-    for key in (lambda x: x, str.rstrip):
-        have, want = [key(x) for x in lines], [key(x) for x in hunk.old]
-        hits = [i for i in range(len(lines) - size + 1) if have[i : i + size] == want]
-        if hits:
+    for key in (str, str.rstrip):
+        if hits := find_lines(lines, hunk.old, key):
             at = min(hits, key=lambda h: abs(h - (hunk.old_start - 1)))
-            return lines[:at] + hunk.new + lines[at + size :]
+            return lines[:at] + hunk.new + lines[at + len(hunk.old) :]
     first = hunk.old[0].rstrip("\n")
     raise EditRejected(
         f"diff hunk {number} for {rel} does not match the file: its lines starting with "

@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Protocol
 
 from ponder.errors import PonderError
 from ponder.repair.workspace import normalize_path
+
+_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
+
+
+def lines_of(text: str, keepends: bool = True) -> list[str]:
+    """`text`'s lines as git and Python's parser count them: only a newline ends a line.
+    (`str.splitlines` also splits at a form feed or U+2028: line numbers from `ast` then point
+    at the wrong lines, and splicing by them corrupts the file.)"""
+    lines = _LINE.findall(text)
+    return lines if keepends else [x.removesuffix("\n").removesuffix("\r") for x in lines]
+
+
+def find_lines(lines: list[str], want: list[str], key: Callable[[str], str] = str) -> list[int]:
+    """Every index at which `want` occurs as consecutive lines of `lines`, compared by `key`."""
+    have, want = [key(x) for x in lines], [key(x) for x in want]
+    return [i for i in range(len(have) - len(want) + 1) if have[i : i + len(want)] == want]
+
 
 PATH_LINE = re.compile(
     r"^\s*(?:#+\s*)?(?:file(?:name)?\s*[:=]\s*)?`?([\w./\\-]+\.[\w]+)`?\s*:?\s*$", re.I

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ponder.errors import ConfigError, TaskFormatError
 from ponder.repair.hidden import hidden_tests, read_test_dir
 from ponder.repair.workspace import RepoSnapshot
-from ponder.task import HiddenPart, Repository, Task, VisibleTask, read_entries
+from ponder.task import HiddenPart, Repository, Task, VisibleTask, read_entries, record_error
 
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_TEST_CMD = "python3 -m pytest -q"
@@ -89,9 +89,7 @@ def _validate(model: type[M], data: Any, where: str, fix: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise TaskFormatError(f"{where}: field '{field}': {first['msg']}", fix=fix) from None
+        raise record_error(where, exc, model, fix) from None
 
 
 def load_scenario(directory: str | Path) -> Task:

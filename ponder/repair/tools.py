@@ -6,6 +6,7 @@ from __future__ import annotations
 import fnmatch
 
 from ponder.repair.patches import apply_patch
+from ponder.repair.sources import lines_of
 from ponder.repair.testing import RepoRunner, TestReport, run_and_score
 from ponder.repair.workspace import PatchedView, RepoSnapshot
 from ponder.task import Repository
@@ -13,7 +14,7 @@ from ponder.task import Repository
 
 def number_lines(text: str, start: int = 1, end: int | None = None) -> str:
     """`text` lines start..end (1-based, inclusive) as `  12 | code`."""
-    lines = text.splitlines()
+    lines = lines_of(text, keepends=False)
     end = len(lines) if end is None else min(end, len(lines))
     width = len(str(end))
     return "\n".join(f"{i:>{width}} | {lines[i - 1]}" for i in range(max(1, start), end + 1))

@@ -221,6 +221,16 @@ def test_method_is_reindented_and_imports_are_added(tmp_path):
     )
 
 
+def test_whole_function_after_a_form_feed_replaces_exactly_its_lines(repo):
+    # The parser's line numbers count only newlines; a form feed line before the function
+    # must not shift the splice (str.splitlines would count it as a line break).
+    text = "def f():\n    return 1\n\x0c\ndef g():\n    return 2\n\n\ndef h():\n    return 3\n"
+    (repo.root / "pkg" / "ff.py").write_text(text)
+    reply = "pkg/ff.py\n```python\ndef h():\n    return 30\n```"
+    changed = apply_edits(repo, parse_edits(reply))["pkg/ff.py"]
+    assert changed == text.replace("return 3\n", "return 30\n")
+
+
 def test_whole_function_rejections(repo):
     with pytest.raises(EditRejected, match="no function or class named h"):
         apply_edits(repo, parse_edits("```python\ndef h():\n    pass\n```"))
