@@ -40,7 +40,7 @@ class BenchConfig(BaseModel):
     model: str = "local"
     sandbox: str = "docker"
     concurrency: int | None = Field(
-        None, ge=1, description="concurrent LLM calls (default: 1, or 16 when the model batches)"
+        None, ge=1, description="samples in flight (default: 1, or 16 when the model batches)"
     )
     pool: bool = Field(True, description="derive sampling strategies' budgets from one pool")
     pool_rounds: int = Field(500, ge=1, description="subsets drawn per budget for BoN@k")
@@ -69,7 +69,7 @@ class BenchConfig(BaseModel):
         return {k: getattr(self, k) for k in ("scenario", "source", "model", "seed", "search")}
 
     def llm_concurrency(self, batches: bool) -> int:
-        """Bound on concurrent LLM calls: batching servers get many, in-process models one."""
+        """Bound on samples in flight: batching servers get many, in-process models one."""
         if self.concurrency is not None:
             return self.concurrency
         return 16 if batches else 1

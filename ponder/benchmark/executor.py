@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol, get_args
 
 from ponder.agents.base import MathMode
+from ponder.benchmark.scheduling import OldestTaskFirst
 from ponder.budget import Spend
 from ponder.config import BudgetConfig, RunConfig
 from ponder.errors import ConfigError
@@ -75,23 +75,23 @@ class CellExecutor(Protocol):
 
 
 class BoundedLLM(LLM):
-    """A backend whose concurrent calls are bounded by a shared semaphore (cache hits skip it)."""
+    """A backend whose samples in flight are bounded by a shared gate (cache hits skip it)."""
 
-    def __init__(self, inner: LLM, limit: asyncio.Semaphore) -> None:
-        self.inner, self.limit = inner, limit
+    def __init__(self, inner: LLM, gate: OldestTaskFirst) -> None:
+        self.inner, self.gate = inner, gate
         self.name, self.batches = inner.name, inner.batches
 
     async def generate(self, messages: list[Message], params: SamplingParams) -> Generation:
-        async with self.limit:
+        async with self.gate.hold(params.n):
             return await self.inner.generate(messages, params)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
 
 
-def bounded(client: ModelClient, limit: asyncio.Semaphore) -> ModelClient:
-    """The same model and cache, with at most `limit` LLM calls in flight."""
-    return ModelClient(BoundedLLM(client.llm, limit), client.cache)
+def bounded(client: ModelClient, gate: OldestTaskFirst) -> ModelClient:
+    """The same model and cache, with the gate's capacity of samples in flight."""
+    return ModelClient(BoundedLLM(client.llm, gate), client.cache)
 
 
 def _spent(result: RunResult) -> Spend:

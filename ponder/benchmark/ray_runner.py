@@ -64,6 +64,7 @@ async def _bench_one(
 ) -> tuple[list[str], list[str]]:
     """On a worker: run one task's unfinished cells; return their rows and any new pool lines."""
     from ponder.benchmark.executor import RuntimeExecutor, bounded
+    from ponder.benchmark.scheduling import OldestTaskFirst
     from ponder.config import RunConfig
     from ponder.scenarios import get_scenario
 
@@ -76,7 +77,7 @@ async def _bench_one(
         (out / POOLS).write_text("".join(line + "\n" for line in pool_lines), encoding="utf-8")
         async with components(config, task.kind != "math") as (model, sandbox):
             limit = config.llm_concurrency(model.batches)
-            client = bounded(model, asyncio.Semaphore(limit))
+            client = bounded(model, OldestTaskFirst(limit))
             base = RunConfig(model=config.model, sandbox=config.sandbox)
             executor = RuntimeExecutor(client, sandbox, scenario, base, keep_runs=False)
             bench = TaskBench(config, scenario, executor, out, model.name, sandbox)

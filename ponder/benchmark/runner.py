@@ -15,6 +15,7 @@ from ponder.benchmark.config import MIN_UNIT_TOKENS, POOL_STRATEGIES, BenchConfi
 from ponder.benchmark.executor import CellExecutor, CellSpec, PoolDraw
 from ponder.benchmark.pool import derive, grade_pool, load_pools, save_pool
 from ponder.benchmark.results import MANIFEST, CellKey, CellResult, ResultsStore
+from ponder.benchmark.scheduling import task_rank
 from ponder.benchmark.stats import PoolSample
 from ponder.config import BudgetConfig
 from ponder.errors import ConfigError, PonderError
@@ -274,11 +275,12 @@ async def run_bench(
     bench = TaskBench(config, scenario, executor, out, model_name, sandbox, origin)
     gate = asyncio.Semaphore(task_concurrency)
 
-    async def one(task: Task) -> None:
+    async def one(rank: int, task: Task) -> None:
         async with gate:
+            task_rank.set(rank)  # the model serves older tasks' calls first
             await bench.run(task, done, emit)
 
     async with asyncio.TaskGroup() as group:
-        for task in tasks:
-            group.create_task(one(task))
+        for rank, task in enumerate(tasks):
+            group.create_task(one(rank, task))
     return BenchRun(out, len(tasks), cells, skipped, written)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 from ponder.benchmark.config import BenchConfig
 from ponder.benchmark.executor import RuntimeExecutor, bounded
 from ponder.benchmark.runner import BenchRun, OnCell, run_bench, select
+from ponder.benchmark.scheduling import OldestTaskFirst
 from ponder.config import RunConfig
 from ponder.llm.client import ModelClient
 from ponder.sandbox.base import Sandbox
@@ -33,9 +33,10 @@ async def run_local(
 ) -> BenchRun:
     """Run the bench on this machine. `model`/`sandbox` default to the recipe's specs.
 
-    LLM calls in flight are bounded by `config.llm_concurrency(model.batches)`; twice as many
-    tasks run at once, so a batching server always has requests from many tasks queued
-    while others wait on the sandbox (as rStar-Math advances many trees per LLM round).
+    Samples in flight are bounded by `config.llm_concurrency(model.batches)` and served
+    oldest task first; twice as many tasks run at once, so a batching server always has
+    requests from many tasks queued while others wait on the sandbox (as rStar-Math
+    advances many trees per LLM round).
     """
     scenario = get_scenario(config.scenario, config.source)
     async with AsyncExitStack() as stack:
@@ -49,7 +50,7 @@ async def run_local(
 
             sandbox = await stack.enter_async_context(open_sandbox(config.sandbox))
         limit = config.llm_concurrency(model.batches)
-        client = bounded(model, asyncio.Semaphore(limit))
+        client = bounded(model, OldestTaskFirst(limit))
         base = RunConfig(model=config.model, sandbox=config.sandbox)
         executor = RuntimeExecutor(client, sandbox, scenario, base, keep_runs=config.keep_runs)
         return await run_bench(

@@ -116,7 +116,8 @@ def run(
     concurrency: Annotated[
         int | None,
         typer.Option(
-            "--concurrency", help="LLM calls in flight (default 1, or 16 for batching backends)"
+            "--concurrency",
+            help="samples in flight, oldest task first (default 1, or 16 for batching backends)",
         ),
     ] = None,
     source: Annotated[

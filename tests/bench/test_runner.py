@@ -206,6 +206,7 @@ async def test_llm_calls_in_flight_never_exceed_the_bound() -> None:
     import asyncio
 
     from ponder.benchmark.executor import bounded
+    from ponder.benchmark.scheduling import OldestTaskFirst
     from ponder.llm.base import Generation, SamplingParams
     from ponder.llm.client import ModelClient
     from ponder.llm.scripted import ScriptedLLM
@@ -220,7 +221,7 @@ async def test_llm_calls_in_flight_never_exceed_the_bound() -> None:
             SlowLLM.in_flight -= 1
             return await super().generate(messages, params)
 
-    client = bounded(ModelClient(SlowLLM(["ok"])), asyncio.Semaphore(3))
+    client = bounded(ModelClient(SlowLLM(["ok"])), OldestTaskFirst(3))
     message = [{"role": "user", "content": "hi"}]
     await asyncio.gather(*(client.generate(message, SamplingParams()) for _ in range(12)))
     assert SlowLLM.peak == 3 and client.batches is True
