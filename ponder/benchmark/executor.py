@@ -53,6 +53,10 @@ class Draw:
     answer: str | None  # None: the output did not parse
     score: float
     completion_tokens: int
+    behaviour: str | None = None  # what the generated tests saw, when the pool ran them
+    matched: int = 0
+    checked: int = 0
+    public: tuple[bool, ...] = ()
 
 
 @dataclass
@@ -111,6 +115,34 @@ def _voted(node: Any) -> str | None:
     return node.answer  # not executed during the draw: graded by running it
 
 
+def _verdict_parts(node: Any) -> dict[str, dict[str, Any]]:
+    """The node's verdicts by verifier name, a composite's parts taken apart."""
+    parts: dict[str, dict[str, Any]] = {}
+    for name, verdict in node.verdicts.items():
+        inner = (verdict.get("details") or {}).get("parts")
+        parts |= inner if isinstance(inner, dict) else {name: verdict}
+    return parts
+
+
+def _draw(node: Any, score_by: list[str]) -> Draw:
+    """One pool sample: scored by the verifiers best_of_n picks by (their mean), plus what
+    the generated tests saw when they ran."""
+    parts = _verdict_parts(node)
+    mine = [float(parts[v]["score"]) for v in score_by if v in parts]
+    alone = len(parts) <= len(score_by)  # nothing else ran: the node's score is best_of_n's
+    score = sum(mine) / len(mine) if mine and not alone else float(node.score or 0.0)
+    seen = parts.get("generated_tests", {}).get("details") or {}
+    return Draw(
+        answer=_voted(node) if node.parse_error is None else None,
+        score=score,
+        completion_tokens=int(node.meta.get("tokens", 0)),
+        behaviour=seen.get("behaviour"),
+        matched=int(seen.get("matched") or 0),
+        checked=int(seen.get("checked") or 0),
+        public=tuple(seen.get("public") or ()),
+    )
+
+
 def _fresh(run_dir: Path) -> Path:
     """An empty run directory: a leftover of a killed cell is removed (the cache keeps its calls)."""
     if run_dir.exists():
@@ -128,13 +160,16 @@ class RuntimeExecutor:
     scenario: Scenario
     base: RunConfig = field(default_factory=RunConfig)
     keep_runs: bool = True
+    recipe: dict[str, dict[str, Any]] = field(default_factory=dict)  # the bench's `search`
 
     def _config(
         self, strategy: str, options: dict[str, Any], tokens: int | None, seed: int
     ) -> RunConfig:
-        # `math_mode` (pal, prose, auto) is a run option, not the strategy's: a recipe gives
-        # it per strategy (`search: {greedy: {math_mode: prose}}`); auto is pal with a sandbox.
+        # `math_mode` (pal, prose, auto) and `verifiers` are run options, not the strategy's:
+        # a recipe gives them per strategy (`search: {greedy: {math_mode: prose}}`,
+        # `search: {mcts: {verifiers: [tests, generated_tests]}}`); auto is pal with a sandbox.
         options = dict(options)
+        verifiers = list(options.pop("verifiers", None) or self.base.verifiers)
         agents = self.base.agents
         if "math_mode" in options:
             mode = options.pop("math_mode")
@@ -145,7 +180,7 @@ class RuntimeExecutor:
                 )
             agents = agents.model_copy(update={"math_mode": mode})
         return self.base.model_copy(update={
-            "strategy": strategy, "search": options, "seed": seed,
+            "strategy": strategy, "search": options, "seed": seed, "verifiers": verifiers,
             "budget": BudgetConfig(tokens=tokens),
             "agents": agents.resolved(has_sandbox=self.sandbox is not None),
         })  # fmt: skip
@@ -173,16 +208,18 @@ class RuntimeExecutor:
             grade = await self.scenario.grade(cell.task, result.solution, self.sandbox, base=base)
         return CellRun(result.solution, grade, _spent(result), wall, self._done(cell.run_dir))
 
+    def _named_verifiers(self, strategy: str) -> list[str]:
+        return list(self.recipe.get(strategy, {}).get("verifiers") or [])
+
     async def draw_pool(self, task: Task, n: int, seed: int, run_dir: Path) -> PoolDraw:
-        """n samples from best_of_n (no greedy member), each verified on the public tests."""
-        options = {"n": n, "include_greedy": False}
+        """n samples from best_of_n (no greedy member), verified by the verifiers best_of_n
+        and self_consistency name in the recipe (default: the task kind's). Each sample is
+        scored by best_of_n's; self_consistency's generated tests record its behaviour."""
+        score_by = self._named_verifiers("best_of_n") or self.base.verifiers_for(task.kind)
+        verifiers = list(dict.fromkeys(score_by + self._named_verifiers("self_consistency")))
+        options = {"n": n, "include_greedy": False, "verifiers": verifiers}
         config = self._config("best_of_n", options, None, seed)
         result, wall = await self._solve(task, config, run_dir)
         tree = ThoughtTree.load(run_dir / "tree.json")
-        draws = [
-            Draw(answer=_voted(node) if node.parse_error is None else None,
-                 score=float(node.score) if node.score is not None else 0.0,
-                 completion_tokens=int(node.meta.get("tokens", 0)))
-            for node in tree.candidates()
-        ]  # fmt: skip
+        draws = [_draw(node, score_by) for node in tree.candidates()]
         return PoolDraw(draws, _spent(result), wall, self._done(run_dir))

@@ -11,6 +11,7 @@ from ponder.benchmark.results import append_line
 from ponder.benchmark.stats import (
     PoolSample,
     best_by_score,
+    by_agreement,
     majority_vote,
     pass_at_k,
     realized_correct,
@@ -85,14 +86,21 @@ async def grade_pool(
                 answer=key,
                 completion_tokens=d.completion_tokens,
                 prompt_tokens=per_call_prompt,
+                behaviour=d.behaviour,
+                matched=d.matched,
+                checked=d.checked,
+                public=d.public,
             )
         )
     return samples
 
 
-def _selector(strategy: str, task: Task):
-    # On math, best_of_n's verifier is the majority vote, which must be re-run inside each
-    # subset (a vote share over the whole pool would leak the larger budget's information).
+def _selector(strategy: str, task: Task, pool: list[PoolSample]):
+    # Votes are re-run inside each subset (a vote share over the whole pool would leak the
+    # larger budget's information). On math, best_of_n's verifier is the majority vote. On
+    # code drawn with generated tests, self_consistency votes by behaviour, not program text.
+    if strategy == "self_consistency" and any(s.behaviour is not None for s in pool):
+        return by_agreement
     if strategy == "self_consistency" or (strategy == "best_of_n" and task.kind == "math"):
         return majority_vote
     return best_by_score
@@ -110,7 +118,10 @@ def derive(
     """The cells of `strategy` at each budget k <= pool size, all from the one pool."""
     n = len(pool)
     correct_count = sum(s.correct for s in pool)
-    mean_tokens = sum(s.completion_tokens for s in pool) / n if n else 0.0
+    sampled = sum(s.completion_tokens for s in pool)
+    mean_tokens = sampled / n if n else 0.0
+    # What verifying cost beyond the samples (writing generated tests): every budget pays it.
+    overhead = max(0, draw.spent.completion_tokens - sampled)
     out = []
     for k in budgets:
         if k > n:
@@ -119,12 +130,12 @@ def derive(
             score = pass_at_k(n, correct_count, k)
             realized = any(s.correct for s in pool[:k])
         else:
-            select = _selector(strategy, task)
+            select = _selector(strategy, task, pool)
             score = resampled(pool, k, select, rounds=rounds, seed=seed)
             realized = realized_correct(pool[:k], select)
         out.append(Derived(
             strategy=strategy, budget=k, correct=realized, score=score,
-            completion_tokens=round(mean_tokens * k),
+            completion_tokens=round(mean_tokens * k) + overhead,
             prompt_tokens=sum(s.prompt_tokens for s in pool[:k]),
             sandbox_runs=_share(draw.spent.sandbox_runs, k, n), wall_s=draw.wall_s * k / n,
         ))  # fmt: skip

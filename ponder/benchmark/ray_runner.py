@@ -79,7 +79,9 @@ async def _bench_one(
             limit = config.llm_concurrency(model.batches)
             client = bounded(model, OldestTaskFirst(limit))
             base = RunConfig(model=config.model, sandbox=config.sandbox)
-            executor = RuntimeExecutor(client, sandbox, scenario, base, keep_runs=False)
+            executor = RuntimeExecutor(
+                client, sandbox, scenario, base, keep_runs=False, recipe=config.search
+            )
             bench = TaskBench(config, scenario, executor, out, model.name, sandbox)
             await bench.run(task, done, lambda row: rows.append(row.model_dump_json()))
         new_pools = (out / POOLS).read_text(encoding="utf-8").splitlines()[len(pool_lines) :]

@@ -52,7 +52,9 @@ async def run_local(
         limit = config.llm_concurrency(model.batches)
         client = bounded(model, OldestTaskFirst(limit))
         base = RunConfig(model=config.model, sandbox=config.sandbox)
-        executor = RuntimeExecutor(client, sandbox, scenario, base, keep_runs=config.keep_runs)
+        executor = RuntimeExecutor(
+            client, sandbox, scenario, base, keep_runs=config.keep_runs, recipe=config.search
+        )
         return await run_bench(
             config,
             out_dir,

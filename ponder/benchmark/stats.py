@@ -10,6 +10,8 @@ from math import comb
 
 import numpy as np
 
+from ponder.verifiers.agreement import PUBLIC_WEIGHT, agreement_score
+
 
 @dataclass(frozen=True)
 class PoolSample:
@@ -20,6 +22,13 @@ class PoolSample:
     answer: str = ""  # normalized final answer (math) or program text (code), for voting
     completion_tokens: int = 0
     prompt_tokens: int = 0
+    # What the generated tests saw (code pools drawn with them; None otherwise): the
+    # sample's behaviour group, the expected values it matched of those checked, and its
+    # public-test outcomes. Groups re-form inside each subset, so a vote sees only its k.
+    behaviour: str | None = None
+    matched: int = 0
+    checked: int = 0
+    public: tuple[bool, ...] = ()
 
 
 Selector = Callable[[Sequence[PoolSample]], list[PoolSample]]
@@ -58,6 +67,23 @@ def majority_vote(subset: Sequence[PoolSample]) -> list[PoolSample]:
         if counts[s.answer] == top and s.answer not in seen:
             seen[s.answer] = s
     return list(seen.values())
+
+
+def by_agreement(subset: Sequence[PoolSample]) -> list[PoolSample]:
+    """Execution agreement (CodeT) inside the subset: the samples of the best-scoring
+    behaviour group, scored as the `generated_tests` verifier scores them among these k.
+    Samples the generated tests could not run score 0."""
+    sizes = Counter(s.behaviour for s in subset if s.behaviour is not None)
+
+    def score(s: PoolSample) -> float:
+        if s.behaviour is None:
+            return 0.0
+        size = sizes[s.behaviour]
+        return agreement_score(size, s.matched, s.checked, len(subset), s.public, PUBLIC_WEIGHT)
+
+    scores = [score(s) for s in subset]
+    top = max(scores)
+    return [s for s, v in zip(subset, scores, strict=True) if v == top]
 
 
 def any_correct(subset: Sequence[PoolSample]) -> list[PoolSample]:

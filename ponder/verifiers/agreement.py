@@ -9,10 +9,14 @@ model's expected values are all wrong, and an expected value alone never outrank
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass
 
 from ponder.verifiers.suite import Suite
+
+PUBLIC_WEIGHT = 3.0
+"""How much a public test outweighs the generated ones, by default."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +44,10 @@ class Standing:
     rank: int  # 0 = the best group; ties go to the group whose first candidate came first
 
 
-def behaviour_key(behaviour: Behaviour) -> tuple:
-    return behaviour.key
+def behaviour_digest(behaviour: Behaviour) -> str:
+    """A short stable name of the behaviour: equal for candidates in one group (the bench's
+    sample pools store it, to re-form the groups inside any subset of the samples)."""
+    return hashlib.sha256(repr(behaviour.key).encode()).hexdigest()[:16]
 
 
 def cluster(behaviours: list[Behaviour]) -> list[int]:
@@ -75,6 +81,19 @@ def standings(behaviours: list[Behaviour], suite: Suite) -> list[Standing]:
         )
         for label in labels
     ]
+
+
+def agreement_score(
+    size: int, matched: int, checked: int, of: int, public: tuple[bool, ...], public_weight: float
+) -> float:
+    """A candidate's score among `of` candidates: its group's dual agreement, over its most
+    (of * (1 + checked)), mixed with the fraction of public tests it passes, weighted
+    `public_weight` to 1 (the agreement alone when the task has no public tests)."""
+    agreement = size * (1 + matched) / (of * (1 + checked))
+    if not public:
+        return min(1.0, agreement)
+    fraction = sum(public) / len(public)
+    return min(1.0, (public_weight * fraction + agreement) / (public_weight + 1))
 
 
 def disagreements(

@@ -19,8 +19,11 @@ from ponder.sandbox.base import Limits, Sandbox
 from ponder.task import VisibleTask
 from ponder.testcalls import run_calls
 from ponder.verifiers.agreement import (
+    PUBLIC_WEIGHT,
     Behaviour,
     Standing,
+    agreement_score,
+    behaviour_digest,
     describe,
     disagreements,
     standings,
@@ -56,7 +59,7 @@ class GeneratedTestsVerifier:
         budget: Budget | None = None,
         n_inputs: int = 8,
         per_call_s: float = 5.0,
-        public_weight: float = 3.0,
+        public_weight: float = PUBLIC_WEIGHT,
         quorum: int = 3,
         max_tokens: int = 512,
     ) -> None:
@@ -146,14 +149,10 @@ class GeneratedTestsVerifier:
     def _verdict(self, index: int, pool: list[Behaviour], place: Standing, suite: Suite) -> Verdict:
         mine = pool[index]
         n = len(pool)
-        agreement = place.dual / (n * (1 + suite.checked))
+        score = agreement_score(
+            place.size, place.matched, suite.checked, n, mine.public, self.public_weight
+        )
         public_ok = all(mine.public)
-        if mine.public:
-            fraction = sum(mine.public) / len(mine.public)
-            w = self.public_weight
-            score = (w * fraction + agreement) / (w + 1)
-        else:
-            score = agreement
         backed = (suite.checked > 0 and place.matched == suite.checked) or (
             place.rank == 0 and place.size >= self.quorum
         )
@@ -164,7 +163,7 @@ class GeneratedTestsVerifier:
             failed = [i + 1 for i, ok in enumerate(mine.public) if not ok]
             feedback = f"fails public test(s) {failed}\n{feedback}"
         return Verdict(
-            score=min(1.0, max(0.0, score)),
+            score=score,
             passed=False if mine.public and not public_ok else None,
             feedback=feedback,
             details={
@@ -174,6 +173,7 @@ class GeneratedTestsVerifier:
                 "expected": [t.expected for t in suite.tests],
                 "public": list(mine.public),
                 "group": place.group,
+                "behaviour": behaviour_digest(mine),
                 "votes": place.size,
                 "of": n,
                 "matched": place.matched,
