@@ -80,6 +80,34 @@ def budget_lines(rows: list[CellResult]) -> list[str]:
     ]
 
 
+def complete_tasks(rows: list[CellResult]) -> set[str]:
+    """Tasks that have a row for every (strategy, budget) cell any task has: the tasks a
+    partial bench can compare strategies on."""
+    cells = {(r.strategy, r.budget) for r in rows}
+    have: dict[str, set[tuple[str, int]]] = {}
+    for r in rows:
+        have.setdefault(r.task_id, set()).add((r.strategy, r.budget))
+    return {task for task, mine in have.items() if mine == cells}
+
+
+def failure_lines(rows: list[CellResult]) -> list[str]:
+    """For each strategy and budget, its failed tasks split by whether the task's sample
+    pool held a correct sample (one was drawn but not picked) or not (none was drawn)."""
+    pooled = {r.task_id: r.grade.get("pool_correct") for r in rows if r.source == "pool"}
+    lines = []
+    for cell in sorted({(r.strategy, r.budget) for r in rows if r.strategy != "pass_at_k"}):
+        failed = [r.task_id for r in rows if (r.strategy, r.budget) == cell and not r.correct]
+        known = [t for t in failed if pooled.get(t) is not None]
+        if not known:
+            continue
+        missed = sum(pooled[t] > 0 for t in known)
+        lines.append(
+            f"{cell[0]}@{cell[1]}: {len(failed)} failed; the pool held a correct sample for "
+            f"{missed} of them (not picked), none for {len(known) - missed} (not drawn)"
+        )
+    return lines
+
+
 def _by_strategy(summary: list[SummaryRow]) -> dict[str, list[SummaryRow]]:
     out: dict[str, list[SummaryRow]] = {}
     for row in summary:
@@ -143,6 +171,18 @@ def build_report(out_dir: str | Path) -> Report:
     summary = summarize(rows)
     title = _title(out, rows)
     table = markdown_table(summary, title)
+    whole = complete_tasks(rows)
+    if len({r.task_id for r in rows}) > len(whole) > 0:
+        paired = [r for r in rows if r.task_id in whole]
+        table += "\n" + markdown_table(
+            summarize(paired), f"The {len(whole)} tasks with every cell (paired)"
+        )
+        rows_for_failures = paired
+    else:
+        rows_for_failures = rows
+    failures = failure_lines(rows_for_failures)
+    if failures:
+        table += "\nWhere failures come from:\n\n" + "".join(f"- {x}\n" for x in failures)
     notes = budget_lines(rows) or ["every cell stayed within its token budget"]
     table += "\nProvenance:\n\n" + "".join(f"- {line}\n" for line in provenance_lines(rows))
     table += "\nBudgets:\n\n" + "".join(f"- {line}\n" for line in notes)

@@ -90,3 +90,28 @@ def test_report_on_a_directory_without_results_says_what_to_pass(tmp_path: Path)
     with pytest.raises(ConfigError, match="results.jsonl does not exist") as err:
         build_report(tmp_path)
     assert "ponder bench" in err.value.fix
+
+
+def test_a_partial_bench_gets_a_paired_table_and_failure_sources(tmp_path: Path) -> None:
+    partial = dict(OUTCOMES)
+    partial[("mcts", 4)] = [True, True]  # tasks 2 and 3 have not finished mcts@4
+    _write(tmp_path, partial)
+    store = ResultsStore(tmp_path)
+    for i, pool_correct in enumerate([3, 2, 1, 0]):  # what each task's pool of 4 held
+        store.append(CellResult(
+            scenario="humaneval", task_id=f"HumanEval/{i}", strategy="self_consistency",
+            budget=4, correct=i == 0, score=float(i == 0), source="pool",
+            grade={"pool_correct": pool_correct},
+        ))  # fmt: skip
+    table = build_report(tmp_path).table
+    paired = table.split("### The 2 tasks with every cell (paired)")[1]
+    assert "| mcts | 4 | 2 | 100.0% | 2 |" in paired
+    assert "| greedy | 1 | 2 | 50.0% | 1 |" in paired
+    # Failures on the paired tasks 0 and 1: greedy fails task 1, whose pool held a correct one.
+    assert "greedy@1: 1 failed; the pool held a correct sample for 1 of them" in table
+    assert "self_consistency@4: 1 failed; the pool held a correct sample for 1" in table
+
+
+def test_a_complete_bench_has_no_paired_table(tmp_path: Path) -> None:
+    _write(tmp_path, OUTCOMES)
+    assert "paired" not in build_report(tmp_path).table
