@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ponder.budget import Budget
 from ponder.llm.base import SamplingParams
@@ -130,6 +130,15 @@ def parse_expectations(text: str, calls: list[str], entry_point: str) -> list[Ge
     return tests
 
 
+def inputs_max_tokens(shapes: list[str], n: int, cap: int) -> int:
+    """Room for n calls shaped like the examples: small models asked for n inputs often
+    keep enumerating to the token limit, and every token is charged to the search's budget.
+    A call line is allowed about twice its example's length in tokens (code runs about
+    three characters a token), plus room for the fence."""
+    per_call = 8 + max(len(shape) for shape in shapes) // 2
+    return max(1, min(cap, 16 + n * per_call))
+
+
 async def write_suite(
     task: VisibleTask,
     model: ModelClient,
@@ -146,7 +155,8 @@ async def write_suite(
     shapes = parse_calls("\n".join(examples), entry, 3) or [f"{entry}(...)"]
     params = SamplingParams(n=1, max_tokens=max_tokens, temperature=0.0, seed=seed)
     messages = chat("gen_system.j2", "gen_inputs.j2", task=task, examples=shapes, n=n, entry=entry)
-    gen = await model.generate(messages, params, budget=budget)
+    room = inputs_max_tokens(shapes, n, max_tokens)
+    gen = await model.generate(messages, replace(params, max_tokens=room), budget=budget)
     calls = parse_calls(gen.text, entry, n)
     if not calls:
         return Suite(note=f"the model wrote no usable test inputs: {gen.text[:160]!r}")

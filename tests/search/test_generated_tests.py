@@ -349,3 +349,16 @@ async def test_self_consistency_votes_by_behaviour_on_code(local_sandbox, tmp_pa
     )  # fmt: skip
     assert len(gen_prompts(llm)) == 2
     assert result.grade["correct"] is True
+
+
+async def test_the_inputs_call_has_room_for_n_calls_not_more(local_sandbox, tmp_path):
+    # Small models asked for 8 inputs keep enumerating to the token limit; the suite's
+    # first call gets room for about n calls shaped like the public example, not 512 tokens.
+    result, llm = await run(
+        abs_task(), tmp_path, local_sandbox, "best_of_n", AbsResponder(),
+        search={"n": 4}, verifiers=["tests", "generated_tests"],
+    )  # fmt: skip
+    (inputs,) = [p for m, p in llm.calls if "test inputs for" in m[-1]["content"]]
+    (outputs,) = [p for m, p in llm.calls if "work out the value" in m[-1]["content"]]
+    assert inputs.max_tokens == 16 + 8 * (8 + len("absolute(3)") // 2) < outputs.max_tokens == 512
+    assert result.grade["correct"] is True  # the scripted five calls fit
