@@ -60,12 +60,23 @@ def safe_name(text: str) -> str:
 
 
 def write_manifest(config: BenchConfig, out_dir: Path) -> None:
-    """DIR/bench.json: the recipe; a resumed bench must match its identity."""
+    """DIR/bench.json: the recipe; a resumed bench must match its identity.
+
+    A resumed bench may add strategies, with their own options, or leave some out: the rows
+    already written stay valid. The options of each strategy it runs that the bench already
+    knew must stay the same; the manifest keeps every strategy and its options, so one
+    left out and brought back later is still checked.
+    """
     path = out_dir / MANIFEST
     if path.is_file():
         old = json.loads(path.read_text(encoding="utf-8"))
+        old_strategies, old_search = old.get("strategies") or [], old.get("search") or {}
         mine = config.identity()
         theirs = {k: old.get(k) for k in mine}
+        running = set(config.strategies) | set(config.search)
+        known = sorted((set(old_strategies) | set(old_search)) & running)
+        mine["search"] = {k: config.search.get(k, {}) for k in known}
+        theirs["search"] = {k: old_search.get(k, {}) for k in known}
         if theirs != mine:
             diff = ", ".join(
                 f"{k}: {theirs[k]!r} -> {mine[k]!r}" for k in mine if theirs[k] != mine[k]
@@ -74,6 +85,10 @@ def write_manifest(config: BenchConfig, out_dir: Path) -> None:
                 f"{out_dir} holds a bench with other settings ({diff})",
                 fix="resume with the same settings, or pass a new --out directory",
             )
+        config = config.model_copy(update={
+            "strategies": list(dict.fromkeys([*old_strategies, *config.strategies])),
+            "search": old_search | config.search,
+        })  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(config.model_dump_json(indent=2), encoding="utf-8")
 

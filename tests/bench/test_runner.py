@@ -228,3 +228,25 @@ async def test_llm_calls_in_flight_never_exceed_the_bound() -> None:
     assert BenchConfig(scenario="x").llm_concurrency(batches=True) == 16
     assert BenchConfig(scenario="x").llm_concurrency(batches=False) == 1
     assert BenchConfig(scenario="x", concurrency=5).llm_concurrency(batches=False) == 5
+
+
+async def test_a_resumed_bench_may_add_strategies_but_not_change_known_options(tmp_path) -> None:
+    def bench(strategies, search):
+        config = BenchConfig(scenario="tinymath", strategies=strategies, budgets=[1, 2],
+                             model="fake", search=search)  # fmt: skip
+        return run_bench(config, tmp_path, scenario=TinyMath(n=2), executor=ScriptedExecutor(),
+                         model_name="fake")  # fmt: skip
+
+    await bench(["greedy", "mcts"], {"mcts": {"k": 2}})
+    added = await bench(["greedy", "mcts", "beam"], {"mcts": {"k": 2}, "beam": {"width": 2}})
+    assert {r.strategy for r in added.written} == {"beam"}  # only the new cells ran
+    manifest = json.loads((tmp_path / "bench.json").read_text())
+    assert manifest["strategies"] == ["greedy", "mcts", "beam"]
+    # Dropping beam from the command line does not forget its options.
+    await bench(["greedy", "mcts"], {"mcts": {"k": 2}})
+    assert json.loads((tmp_path / "bench.json").read_text())["search"]["beam"] == {"width": 2}
+    for changed in ({"mcts": {"k": 3}}, {"mcts": {"k": 2}, "beam": {"width": 3}}, {}):
+        with pytest.raises(ConfigError, match="other settings"):
+            await bench(["greedy", "mcts", "beam"], changed)
+    # Options for a strategy the bench has never run may be given as it is added.
+    await bench(["greedy", "refine"], {"mcts": {"k": 2}, "beam": {"width": 2}, "refine": {"n": 1}})
