@@ -20,6 +20,7 @@ from ponder.sandbox.base import Sandbox
 from ponder.scenarios.base import Scenario
 from ponder.task import Grade, Task
 from ponder.tree import ThoughtTree
+from ponder.verifiers.base import is_collective
 from ponder.verifiers.programs import program_of
 
 
@@ -143,6 +144,21 @@ def _draw(node: Any, score_by: list[str]) -> Draw:
     )
 
 
+def _refuse_collective(named: list[str]) -> None:
+    """best_of_n over a pool picks each budget's winner by per-sample scores; a verifier that
+    judges the whole pool at once (a vote, agreement) would tell budget k about the other
+    samples. The kind's default majority on math is re-voted inside each subset instead."""
+    from ponder.verifiers.registry import VERIFIERS
+
+    for name in named:
+        if is_collective(VERIFIERS.get(name.partition(":")[0])):
+            raise ConfigError(
+                f"best_of_n in a sample pool cannot pick by {name!r}: it judges the whole "
+                "pool at once, so a smaller budget's pick would see the other samples",
+                fix=f"name {name} for self_consistency instead, or run with --no-pool",
+            )
+
+
 def _fresh(run_dir: Path) -> Path:
     """An empty run directory: a leftover of a killed cell is removed (the cache keeps its calls)."""
     if run_dir.exists():
@@ -215,7 +231,9 @@ class RuntimeExecutor:
         """n samples from best_of_n (no greedy member), verified by the verifiers best_of_n
         and self_consistency name in the recipe (default: the task kind's). Each sample is
         scored by best_of_n's; self_consistency's generated tests record its behaviour."""
-        score_by = self._named_verifiers("best_of_n") or self.base.verifiers_for(task.kind)
+        named = self._named_verifiers("best_of_n")
+        _refuse_collective(named)
+        score_by = named or self.base.verifiers_for(task.kind)
         verifiers = list(dict.fromkeys(score_by + self._named_verifiers("self_consistency")))
         options = {"n": n, "include_greedy": False, "verifiers": verifiers}
         config = self._config("best_of_n", options, None, seed)

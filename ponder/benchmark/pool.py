@@ -120,12 +120,14 @@ def derive(
     correct_count = sum(s.correct for s in pool)
     sampled = sum(s.completion_tokens for s in pool)
     mean_tokens = sampled / n if n else 0.0
-    # What verifying cost beyond the samples (writing generated tests): every budget pays it.
+    # What verifying cost beyond the samples (writing generated tests): every budget of the
+    # vote that used it pays it in full.
     overhead = max(0, draw.spent.completion_tokens - sampled)
     out = []
     for k in budgets:
         if k > n:
             continue
+        charged = 0
         if strategy == "pass_at_k":
             score = pass_at_k(n, correct_count, k)
             realized = any(s.correct for s in pool[:k])
@@ -133,9 +135,10 @@ def derive(
             select = _selector(strategy, task, pool)
             score = resampled(pool, k, select, rounds=rounds, seed=seed)
             realized = realized_correct(pool[:k], select)
+            charged = overhead if select is by_agreement else 0
         out.append(Derived(
             strategy=strategy, budget=k, correct=realized, score=score,
-            completion_tokens=round(mean_tokens * k) + overhead,
+            completion_tokens=round(mean_tokens * k) + charged,
             prompt_tokens=sum(s.prompt_tokens for s in pool[:k]),
             sandbox_runs=_share(draw.spent.sandbox_runs, k, n), wall_s=draw.wall_s * k / n,
         ))  # fmt: skip

@@ -65,9 +65,32 @@ async def test_code_pool_votes_by_behaviour_and_charges_the_suite(monkeypatch, t
         m for m, _ in llm.calls if "test inputs for the Python function" in m[-1]["content"]
     ]
     assert len(suite_calls) == 1
+    # Only the vote that used the suite pays for its calls, at every budget, in full.
     one, three = rows[("self_consistency", 1)], rows[("self_consistency", 3)]
     sample_tokens = (three.completion_tokens - one.completion_tokens) / 2
     assert one.completion_tokens > sample_tokens > 0
+    assert rows[("best_of_n", 1)].completion_tokens == round(sample_tokens)
+
+
+async def test_best_of_n_in_a_pool_refuses_a_verifier_that_sees_the_whole_pool(
+    monkeypatch, tmp_path
+) -> None:
+    from ponder.sandbox import open_sandbox
+
+    monkeypatch.setattr("ponder.benchmark.session.get_scenario", lambda *a: AbsScenario())
+    monkeypatch.setattr("ponder.benchmark.runner.select", lambda c, s: s.load())
+    config = BenchConfig(
+        scenario="absolute", strategies=["greedy", "best_of_n"], budgets=[1, 3],
+        model="scripted", sandbox="local",
+        search={"best_of_n": {"verifiers": ["tests", "generated_tests"]}},
+    )  # fmt: skip
+    llm = ScriptedLLM(AbsResponder())
+    async with open_sandbox("local") as sandbox:
+        await run_local(config, tmp_path, model=ModelClient(llm), sandbox=sandbox)
+    rows = [r for r in ResultsStore(tmp_path).rows() if r.strategy == "best_of_n"]
+    assert len(rows) == 2
+    assert all("cannot pick by 'generated_tests'" in (r.error or "") for r in rows)
+    assert len(llm.calls) == 1  # greedy only: nothing was drawn
 
 
 def test_pools_without_behaviours_still_vote_by_text() -> None:
