@@ -30,7 +30,7 @@ from ponder.verifiers.agreement import (
 )
 from ponder.verifiers.base import Candidate, Verdict
 from ponder.verifiers.registry import register_verifier
-from ponder.verifiers.suite import Suite, write_suite
+from ponder.verifiers.suite import Suite, expected_cost, write_suite
 
 
 @register_verifier("generated_tests")
@@ -75,10 +75,24 @@ class GeneratedTestsVerifier:
         self._behaviours: dict[tuple[str, str], Behaviour] = {}
         self._lock = asyncio.Lock()
 
-    async def suite(self, task: VisibleTask) -> Suite:
+    def _worth_writing(self, task: VisibleTask, alternatives: bool) -> bool:
+        """Whether the budget left pays for the suite and for acting on what it says: one
+        more candidate, unless there are already different candidates to choose among.
+        Tests that cannot change the answer are not worth their tokens."""
+        left = self.budget.remaining_completion_tokens() if self.budget else None
+        if left is None:
+            return True
+        act = 0 if alternatives else self.budget.expected_sample_tokens(self.max_tokens)
+        return left >= expected_cost(task, self.n_inputs, self.max_tokens) + act
+
+    async def suite(self, task: VisibleTask, alternatives: bool = True) -> Suite:
         """The task's generated tests, written on first use (one model call each part)."""
         async with self._lock:
             if task.id not in self._suites:
+                if not self._worth_writing(task, alternatives):
+                    return Suite(
+                        note="too little budget left to write generated tests and act on them"
+                    )
                 try:
                     suite = await write_suite(
                         task, self.model, self.budget, self.n_inputs, self.max_tokens
@@ -97,7 +111,7 @@ class GeneratedTestsVerifier:
             )
         if not candidates:
             return []
-        suite = await self.suite(task)
+        suite = await self.suite(task, alternatives=len({c.text for c in candidates}) > 1)
         found = await asyncio.gather(*(self.behaviour(task, suite, c) for c in candidates))
         ran = [i for i, b in enumerate(found) if isinstance(b, Behaviour)]
         pool = [found[i] for i in ran]

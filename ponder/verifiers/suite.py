@@ -130,6 +130,18 @@ def parse_expectations(text: str, calls: list[str], entry_point: str) -> list[Ge
     return tests
 
 
+def _shapes(task: VisibleTask) -> list[str]:
+    """Up to three calls from the public tests, to show the form of an input."""
+    entry = task.entry_point or ""
+    return parse_calls("\n".join(task.public_tests[:5]), entry, 3) or [f"{entry}(...)"]
+
+
+def expected_cost(task: VisibleTask, n: int, max_tokens: int) -> int:
+    """Completion tokens writing the suite may cost: the inputs call's room, and about as
+    much again for the expected values (one assert per input)."""
+    return 2 * inputs_max_tokens(_shapes(task), n, max_tokens)
+
+
 def inputs_max_tokens(shapes: list[str], n: int, cap: int) -> int:
     """Room for n calls shaped like the examples: small models asked for n inputs often
     keep enumerating to the token limit, and every token is charged to the search's budget.
@@ -152,7 +164,7 @@ async def write_suite(
     if not entry:
         return Suite(note="the task names no entry point to call")
     examples = task.public_tests[:5]
-    shapes = parse_calls("\n".join(examples), entry, 3) or [f"{entry}(...)"]
+    shapes = _shapes(task)
     params = SamplingParams(n=1, max_tokens=max_tokens, temperature=0.0, seed=seed)
     messages = chat("gen_system.j2", "gen_inputs.j2", task=task, examples=shapes, n=n, entry=entry)
     room = inputs_max_tokens(shapes, n, max_tokens)

@@ -362,3 +362,23 @@ async def test_the_inputs_call_has_room_for_n_calls_not_more(local_sandbox, tmp_
     (outputs,) = [p for m, p in llm.calls if "work out the value" in m[-1]["content"]]
     assert inputs.max_tokens == 16 + 8 * (8 + len("absolute(3)") // 2) < outputs.max_tokens == 512
     assert result.grade["correct"] is True  # the scripted five calls fit
+
+
+@pytest.mark.parametrize("strategy", ["mcts", "refine"])
+async def test_no_suite_when_the_budget_left_could_not_act_on_it(strategy, local_sandbox, tmp_path):
+    # The greedy answer passes the weak public test. Writing the tests and one more
+    # candidate would not fit in what is left, so the tests are not written: the tokens
+    # could not change the answer.
+    result, llm = await run(
+        abs_task(), tmp_path, local_sandbox, strategy, AbsResponder(),
+        verifiers=["tests", "generated_tests"], budget={"tokens": 60},
+    )  # fmt: skip
+    assert not gen_prompts(llm) and len(llm.calls) == 1
+    parts = result.verdicts["composite"]["details"]["parts"]
+    assert "too little budget left" in parts["generated_tests"]["details"]["note"]
+    # With room to act, the same search writes them and finds the right answer.
+    result, llm = await run(
+        abs_task(), tmp_path / "roomy", local_sandbox, strategy, AbsResponder(),
+        verifiers=["tests", "generated_tests"], budget={"tokens": 4000},
+    )  # fmt: skip
+    assert len(gen_prompts(llm)) == 2 and result.grade["correct"] is True
