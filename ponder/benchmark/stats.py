@@ -71,8 +71,8 @@ def majority_vote(subset: Sequence[PoolSample]) -> list[PoolSample]:
 
 def by_agreement(subset: Sequence[PoolSample]) -> list[PoolSample]:
     """Execution agreement (CodeT) inside the subset: the samples of the best-scoring
-    behaviour group, scored as the `generated_tests` verifier scores them among these k.
-    Samples the generated tests could not run score 0."""
+    behaviour group, scored as the `generated_tests` verifier scores them among these k
+    (at its default public weight). Samples the generated tests could not run score 0."""
     sizes = Counter(s.behaviour for s in subset if s.behaviour is not None)
 
     def score(s: PoolSample) -> float:

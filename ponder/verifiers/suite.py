@@ -145,8 +145,9 @@ def expected_cost(task: VisibleTask, n: int, max_tokens: int) -> int:
 def inputs_max_tokens(shapes: list[str], n: int, cap: int) -> int:
     """Room for n calls shaped like the examples: small models asked for n inputs often
     keep enumerating to the token limit, and every token is charged to the search's budget.
-    A call line is allowed about twice its example's length in tokens (code runs about
-    three characters a token), plus room for the fence."""
+    A call line gets one token per two characters of the longest example, plus 8 (code
+    runs about three characters a token: room for calls half again as long), and the fence
+    16 more."""
     per_call = 8 + max(len(shape) for shape in shapes) // 2
     return max(1, min(cap, 16 + n * per_call))
 
