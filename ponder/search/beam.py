@@ -36,6 +36,16 @@ def step_value(verdict: Verdict) -> float:
     return float(verdict.step_scores[-1]) if verdict.step_scores else float(verdict.score)
 
 
+def room_for_steps(ctx: SearchContext, proposals: int) -> bool:
+    """Whether a round of `proposals` plan steps, each at its token cap, still leaves the
+    budget able to admit a candidate after it. A search that spends its budget on steps
+    ends with nothing to return, so when the round would not leave that room the beams
+    are completed now (from the root, that is the direct answer)."""
+    left = [ctx.budget.remaining_completion_tokens(), ctx.budget.remaining_total_tokens()]
+    cost = proposals * ctx.solver.settings.thought_max_tokens
+    return all(t is None or t > cost for t in left)
+
+
 @register_strategy("beam")
 class Beam(Strategy):
     Options = BeamOptions
@@ -47,7 +57,8 @@ class Beam(Strategy):
 
     async def expand(self, ctx: SearchContext, state: BeamState) -> Step:
         beams = state["frontier"]
-        if state.get("depth", 0) >= self.options.max_depth:
+        deep = state.get("depth", 0) >= self.options.max_depth
+        if deep or not room_for_steps(ctx, len(beams) * self.options.k):
             fresh = []
             for beam_id in beams:
                 if ctx.budget.exhausted():

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from ponder.search.base import SearchContext, Step
-from ponder.search.beam import Beam, BeamOptions, BeamState
+from ponder.search.beam import Beam, BeamOptions, BeamState, room_for_steps
 from ponder.search.registry import register_strategy
 
 
@@ -26,7 +26,8 @@ class DVTS(Beam):
     options: DVTSOptions
 
     async def expand(self, ctx: SearchContext, state: BeamState) -> Step:
-        if state.get("depth", 0) == 0 and state["frontier"] == [ctx.tree.root_id]:
+        fork = state.get("depth", 0) == 0 and state["frontier"] == [ctx.tree.root_id]
+        if fork and room_for_steps(ctx, self.options.subtrees):
             # The fork: one call proposes every subtree's first step.
             fresh = await ctx.propose_each([ctx.tree.root_id], self.options.subtrees)
             return Step("score", {"fresh": fresh})

@@ -223,3 +223,23 @@ async def test_program_aided_mcts_through_the_docker_sandbox(docker_sandbox, tmp
     bad = [n for n in tree.nodes() if n.kind == "thought" and "a / 0" in n.text]
     assert bad and all(t.verdicts["executes"]["step_scores"][-1] == 0.0 for t in bad)
     assert result.grade["correct"] is True and result.grade["details"]["program"] is True
+
+
+@pytest.mark.parametrize("strategy", ["beam", "dvts"])
+async def test_beam_searches_keep_room_for_an_answer(strategy, local_sandbox, tmp_path):
+    # A budget smaller than one round of steps at their token cap: the beams are completed
+    # from the root at once (the direct answer), instead of steps that leave nothing to return.
+    responder = PalResponder(programs=(RIGHT,), steps=(STEP_GOOD,))
+    search = {"max_depth": 3}
+    result, _, tree = await solve(
+        tmp_path, local_sandbox, strategy, responder, search=search, budget={"tokens": 20}
+    )
+    assert result.solution is not None and result.grade["correct"] is True
+    assert not [n for n in tree.nodes() if n.kind == "thought"]
+    # With room for some rounds of steps, the search takes them and still answers.
+    result, _, tree = await solve(
+        tmp_path, local_sandbox, strategy, responder, search=search, budget={"tokens": 300},
+        name=f"{strategy}-roomy",
+    )  # fmt: skip
+    assert result.solution is not None and result.grade["correct"] is True
+    assert [n for n in tree.nodes() if n.kind == "thought"]
