@@ -4,10 +4,12 @@ and every budget pays for writing the tests. Through the real executor, graph an
 from __future__ import annotations
 
 from ponder.benchmark.config import BenchConfig
+from ponder.benchmark.executor import PoolDraw
 from ponder.benchmark.pool import derive
 from ponder.benchmark.results import ResultsStore
 from ponder.benchmark.session import run_local
 from ponder.benchmark.stats import PoolSample, by_agreement
+from ponder.budget import Spend
 from ponder.llm.client import ModelClient
 from ponder.llm.scripted import ScriptedLLM
 from ponder.scenarios.base import Scenario
@@ -37,22 +39,26 @@ def test_agreement_groups_form_inside_the_subset() -> None:
     assert by_agreement([sample("d", None, True), pool[0]]) == [pool[0]]
 
 
-async def test_code_pool_votes_by_behaviour_and_charges_the_suite(monkeypatch, tmp_path) -> None:
+async def bench_abs(monkeypatch, out, strategies, search, responder) -> ScriptedLLM:
+    """Run the bench on the absolute-value task, budgets 1 and 3, in the local sandbox."""
     from ponder.sandbox import open_sandbox
 
     monkeypatch.setattr("ponder.benchmark.session.get_scenario", lambda *a: AbsScenario())
     monkeypatch.setattr("ponder.benchmark.runner.select", lambda c, s: s.load())
-    config = BenchConfig(
-        scenario="absolute",
-        strategies=["greedy", "best_of_n", "self_consistency"],
-        budgets=[1, 3],
-        model="scripted",
-        sandbox="local",
-        search={"self_consistency": {"verifiers": ["tests", "generated_tests"]}},
-    )
-    llm = ScriptedLLM(AbsResponder(samples=(CLIPPED, RIGHT_A, RIGHT_B)))
+    config = BenchConfig(scenario="absolute", strategies=strategies, budgets=[1, 3],
+                         model="scripted", sandbox="local", search=search)  # fmt: skip
+    llm = ScriptedLLM(responder)
     async with open_sandbox("local") as sandbox:
-        await run_local(config, tmp_path, model=ModelClient(llm), sandbox=sandbox)
+        await run_local(config, out, model=ModelClient(llm), sandbox=sandbox)
+    return llm
+
+
+async def test_code_pool_votes_by_behaviour_and_charges_the_suite(monkeypatch, tmp_path) -> None:
+    llm = await bench_abs(
+        monkeypatch, tmp_path, ["greedy", "best_of_n", "self_consistency"],
+        {"self_consistency": {"verifiers": ["tests", "generated_tests"]}},
+        AbsResponder(samples=(CLIPPED, RIGHT_A, RIGHT_B)),
+    )  # fmt: skip
     rows = {(r.strategy, r.budget): r for r in ResultsStore(tmp_path).rows()}
     assert all(r.error is None for r in rows.values())
     # Every sample passes the weak public test: best_of_n picks the first, the clipped bug.
@@ -60,7 +66,7 @@ async def test_code_pool_votes_by_behaviour_and_charges_the_suite(monkeypatch, t
     # abs and its rewrite behave alike and match the expected values: they win the vote.
     assert rows[("self_consistency", 3)].correct is True
     assert rows[("self_consistency", 3)].score == 1.0
-    # The suite's two calls are paid by every budget, on top of the samples' own tokens.
+    # The suite is written once per pool.
     suite_calls = [
         m for m, _ in llm.calls if "test inputs for the Python function" in m[-1]["content"]
     ]
@@ -75,18 +81,10 @@ async def test_code_pool_votes_by_behaviour_and_charges_the_suite(monkeypatch, t
 async def test_best_of_n_in_a_pool_refuses_a_verifier_that_sees_the_whole_pool(
     monkeypatch, tmp_path
 ) -> None:
-    from ponder.sandbox import open_sandbox
-
-    monkeypatch.setattr("ponder.benchmark.session.get_scenario", lambda *a: AbsScenario())
-    monkeypatch.setattr("ponder.benchmark.runner.select", lambda c, s: s.load())
-    config = BenchConfig(
-        scenario="absolute", strategies=["greedy", "best_of_n"], budgets=[1, 3],
-        model="scripted", sandbox="local",
-        search={"best_of_n": {"verifiers": ["tests", "generated_tests"]}},
+    llm = await bench_abs(
+        monkeypatch, tmp_path, ["greedy", "best_of_n"],
+        {"best_of_n": {"verifiers": ["tests", "generated_tests"]}}, AbsResponder(),
     )  # fmt: skip
-    llm = ScriptedLLM(AbsResponder())
-    async with open_sandbox("local") as sandbox:
-        await run_local(config, tmp_path, model=ModelClient(llm), sandbox=sandbox)
     rows = [r for r in ResultsStore(tmp_path).rows() if r.strategy == "best_of_n"]
     assert len(rows) == 2
     assert all("cannot pick by 'generated_tests'" in (r.error or "") for r in rows)
@@ -97,9 +95,6 @@ def test_pools_without_behaviours_still_vote_by_text() -> None:
     task = abs_task()
     pool = [PoolSample(score=1.0, correct=c, answer=a) for a, c in [("x", False), ("x", False),
                                                                     ("y", True)]]  # fmt: skip
-    from ponder.benchmark.executor import PoolDraw
-    from ponder.budget import Spend
-
     draw = PoolDraw([], Spend(completion_tokens=0), 0.0)
     (cell,) = derive("self_consistency", task, pool, draw, [3])
     assert cell.correct is False and cell.completion_tokens == 0
