@@ -208,14 +208,15 @@ class SearchContext:
             id=node.id, text=node.text, steps=list(node.meta.get("steps") or []), answer=node.answer
         )
 
-    async def simulate(self, thought_ids: list[str]) -> list[str]:
-        """Rollouts: one greedy candidate per thought (recorded as its `rollout`), verified
-        in one batch; stops writing when the budget is spent. The candidates' ids."""
+    async def simulate(self, thought_ids: list[str], greedy: bool = True) -> list[str]:
+        """Rollouts: one candidate per thought (recorded as its `rollout`), greedy or
+        sampled, verified in one batch; stops writing when the budget is spent. The
+        candidates' ids."""
         rollouts = []
         for thought_id in thought_ids:
             if self.budget.exhausted():
                 break
-            (candidate_id,) = await self.complete(thought_id, n=1, greedy=True)
+            (candidate_id,) = await self.complete(thought_id, n=1, greedy=greedy)
             self.tree.update(
                 thought_id, meta=self.node(thought_id).meta | {"rollout": candidate_id}
             )

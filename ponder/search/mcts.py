@@ -80,6 +80,12 @@ class MCTSOptions(StrategyOptions):
     )
     c: float = Field(1.0, ge=0.0, description="exploration constant")
     rule: str = Field("uct", description=f"selection rule: {', '.join(SELECTION_RULES)}")
+    rollout: Literal["greedy", "sample"] = Field(
+        "greedy",
+        description="how a thought is simulated: its greedy candidate (RethinkMCTS), or one "
+        "sampled at the Solver's temperature, for a model whose greedy program ignores the "
+        "plan (the root's direct answer is greedy either way)",
+    )
     root_rollout: bool = Field(
         True,
         description="first simulate a direct candidate from the root; thoughts only if it fails "
@@ -349,10 +355,12 @@ class MCTS(Strategy):
     async def execute(self, ctx: SearchContext, state: MCTSState) -> Step:
         """Simulation: one greedy candidate per fresh thought, all verified in one batch (in
         candidate mode, the fresh candidates themselves are verified)."""
+        fresh = state.get("fresh", [])
         if self.candidates:
-            await ctx.verify(state.get("fresh", []))
+            await ctx.verify(fresh)
         else:
-            await ctx.simulate(state.get("fresh", []))
+            sample = self.options.rollout == "sample" and fresh != [ctx.tree.root_id]
+            await ctx.simulate(fresh, greedy=not sample)
         return Step("score")
 
     async def score(self, ctx: SearchContext, state: MCTSState) -> Step:

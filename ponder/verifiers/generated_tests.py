@@ -30,7 +30,7 @@ from ponder.verifiers.agreement import (
 )
 from ponder.verifiers.base import Candidate, Verdict
 from ponder.verifiers.registry import register_verifier
-from ponder.verifiers.suite import Suite, expected_cost, write_suite
+from ponder.verifiers.suite import Suite, affordable_inputs, write_suite
 
 
 @register_verifier("generated_tests")
@@ -45,8 +45,8 @@ class GeneratedTestsVerifier:
     one with at least `quorum` members); searches keep looking while it is False.
 
     Per run (one instance): the suite is written once per task (two model calls, charged to
-    the budget) and each distinct program runs once (one sandbox job); later, larger pools
-    reuse both.
+    the budget; `n_inputs` inputs, fewer when the budget left pays for fewer) and each
+    distinct program runs once (one sandbox job); later, larger pools reuse both.
     """
 
     name = "generated_tests"
@@ -75,28 +75,28 @@ class GeneratedTestsVerifier:
         self._behaviours: dict[tuple[str, str], Behaviour] = {}
         self._lock = asyncio.Lock()
 
-    def _worth_writing(self, task: VisibleTask, alternatives: bool) -> bool:
-        """Whether the budget left pays for the suite and for acting on what it says: one
-        more candidate, unless there are already different candidates to choose among.
-        Tests that cannot change the answer are not worth their tokens."""
+    def _inputs_to_write(self, task: VisibleTask, alternatives: bool) -> int:
+        """How many inputs the budget left pays for, with the tokens to act on what they
+        say: one more candidate, unless there are already different candidates to choose
+        among. A tight budget gets a smaller suite; 0 when even two inputs would not fit:
+        tests that cannot change the answer are not worth their tokens."""
         left = self.budget.remaining_completion_tokens() if self.budget else None
         if left is None:
-            return True
+            return self.n_inputs
         act = 0 if alternatives else self.budget.expected_sample_tokens(self.max_tokens)
-        return left >= expected_cost(task, self.n_inputs, self.max_tokens) + act
+        return affordable_inputs(task, left, act, self.n_inputs, self.max_tokens)
 
     async def suite(self, task: VisibleTask, alternatives: bool = True) -> Suite:
         """The task's generated tests, written on first use (one model call each part)."""
         async with self._lock:
             if task.id not in self._suites:
-                if not self._worth_writing(task, alternatives):
+                n = self._inputs_to_write(task, alternatives)
+                if not n:
                     return Suite(
                         note="too little budget left to write generated tests and act on them"
                     )
                 try:
-                    suite = await write_suite(
-                        task, self.model, self.budget, self.n_inputs, self.max_tokens
-                    )
+                    suite = await write_suite(task, self.model, self.budget, n, self.max_tokens)
                 except BudgetExhausted:
                     # Judge by the public tests alone; a later call with budget may still write it.
                     return Suite(note="no budget left to write generated tests")

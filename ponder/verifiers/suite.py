@@ -136,20 +136,60 @@ def _shapes(task: VisibleTask) -> list[str]:
     return parse_calls("\n".join(task.public_tests[:5]), entry, 3) or [f"{entry}(...)"]
 
 
-def expected_cost(task: VisibleTask, n: int, max_tokens: int) -> int:
-    """Completion tokens writing the suite may cost: the inputs call's room, and about as
-    much again for the expected values (one assert per input)."""
-    return 2 * inputs_max_tokens(_shapes(task), n, max_tokens)
+def _value_chars(task: VisibleTask) -> int:
+    """The longest expected value among the public asserts (`assert CALL == VALUE`), in
+    characters: how long a value the outputs call may have to write. 16 without one."""
+    longest = 0
+    for test in task.public_tests[:5]:
+        for line in test.splitlines():
+            source = line.strip().removeprefix("assert ").strip()
+            node = _expression(source)
+            if isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.Eq):
+                value = ast.get_source_segment(source, node.comparators[-1]) or ""
+                longest = max(longest, len(value))
+    return longest or 16
+
+
+def _line_room(chars: int) -> int:
+    """Tokens for one code line of `chars` characters: one per two characters, plus 8 (code
+    runs about three characters a token: room for a line half again as long)."""
+    return 8 + chars // 2
 
 
 def inputs_max_tokens(shapes: list[str], n: int, cap: int) -> int:
-    """Room for n calls shaped like the examples: small models asked for n inputs often
-    keep enumerating to the token limit, and every token is charged to the search's budget.
-    A call line gets one token per two characters of the longest example, plus 8 (code
-    runs about three characters a token: room for calls half again as long), and the fence
-    16 more."""
-    per_call = 8 + max(len(shape) for shape in shapes) // 2
-    return max(1, min(cap, 16 + n * per_call))
+    """Room for n calls shaped like the examples, and 16 for the fence: small models asked
+    for n inputs often keep enumerating to the token limit, and every token is charged to
+    the search's budget."""
+    return max(1, min(cap, 16 + n * _line_room(max(len(shape) for shape in shapes))))
+
+
+def outputs_max_tokens(task: VisibleTask, calls: list[str], cap: int) -> int:
+    """Room for one `assert CALL == VALUE` per call (values as long as the public tests'
+    longest), and the fence: asked for values, small models also go on explaining them."""
+    value = _value_chars(task)
+    lines = sum(_line_room(len("assert  == ") + len(call) + value) for call in calls)
+    return max(1, min(cap, 16 + lines))
+
+
+def expected_cost(task: VisibleTask, n: int, max_tokens: int) -> int:
+    """Completion tokens writing a suite of n inputs may cost: both calls' rooms, for calls
+    as long as the longest public example."""
+    shapes = _shapes(task)
+    longest = max(shapes, key=len)
+    return inputs_max_tokens(shapes, n, max_tokens) + outputs_max_tokens(
+        task, [longest] * n, max_tokens
+    )
+
+
+def affordable_inputs(
+    task: VisibleTask, left: int, reserve: int, most: int, max_tokens: int, least: int = 2
+) -> int:
+    """The most inputs (at most `most`, at least `least`) whose suite costs no more than
+    `left` tokens less `reserve`; 0 when even `least` would not fit."""
+    for n in range(most, least - 1, -1):
+        if expected_cost(task, n, max_tokens) + reserve <= left:
+            return n
+    return 0
 
 
 async def write_suite(
@@ -174,7 +214,8 @@ async def write_suite(
     if not calls:
         return Suite(note=f"the model wrote no usable test inputs: {gen.text[:160]!r}")
     messages = chat("gen_system.j2", "gen_outputs.j2", task=task, examples=examples, calls=calls)
-    gen = await model.generate(messages, params, budget=budget)
+    room = outputs_max_tokens(task, calls, max_tokens)
+    gen = await model.generate(messages, replace(params, max_tokens=room), budget=budget)
     tests = parse_expectations(gen.text, calls, entry)
     suite = Suite(tests)
     if not suite.checked:

@@ -7,13 +7,20 @@ import pytest
 
 from ponder.budget import Budget
 from ponder.llm.client import ModelClient
-from ponder.llm.scripted import ScriptedLLM
+from ponder.llm.scripted import ScriptedLLM, _count_tokens
 from ponder.task import TaskRecord
 from ponder.testcalls import run_calls, value_key
 from ponder.verifiers import get_verifier
 from ponder.verifiers.agreement import Behaviour, cluster, standings
 from ponder.verifiers.base import Candidate
-from ponder.verifiers.suite import GeneratedTest, Suite, parse_calls, parse_expectations
+from ponder.verifiers.suite import (
+    GeneratedTest,
+    Suite,
+    affordable_inputs,
+    expected_cost,
+    parse_calls,
+    parse_expectations,
+)
 from tests.search.conftest import RecordingSandbox, run
 from tests.search.scripted import Responder, code_task
 
@@ -280,6 +287,39 @@ async def test_mcts_does_not_stop_on_weak_public_tests(local_sandbox, tmp_path):
     assert len(gen_prompts(llm)) == 2  # the suite was written once for the whole search
 
 
+class PlanBlind(AbsResponder):
+    """A small model's habit: its greedy program ignores the plan it is given (the identity
+    bug, every time); sampled ones vary, call after call."""
+
+    def __init__(self) -> None:
+        super().__init__(samples=(CLIPPED, RIGHT_A, RIGHT_B))
+        self.sampled = 0
+
+    def __call__(self, messages, params) -> list[str]:
+        last = messages[-1]["content"]
+        if last.startswith("Complete the following Python function"):
+            if params.temperature == 0:
+                return [fenced(IDENTITY)] * params.n
+            self.sampled += params.n
+            return [fenced(self.samples[(self.sampled - i) % 3]) for i in range(params.n)]
+        return super().__call__(messages, params)
+
+
+@pytest.mark.parametrize("rollout", ["greedy", "sample"])
+async def test_mcts_sampled_rollouts_find_what_greedy_ones_cannot(rollout, local_sandbox, tmp_path):
+    # Greedy rollouts from any thought repeat the direct answer's bug, so the generated tests
+    # see one behaviour and the search returns it; sampled rollouts give them different
+    # programs to rank, and the right one wins on dual agreement.
+    result, llm = await run(
+        abs_task(), tmp_path, local_sandbox, "mcts", PlanBlind(),
+        verifiers=["tests", "generated_tests"], search={"rollout": rollout, "max_iterations": 3},
+    )  # fmt: skip
+    assert result.grade["correct"] is (rollout == "sample")
+    completions = [p for m, p in llm.calls if m[-1]["content"].startswith("Complete the")]
+    assert completions[0].temperature == 0  # the direct answer is greedy either way
+    assert {p.temperature for p in completions[1:]} == {0.0 if rollout == "greedy" else 0.8}
+
+
 async def test_refine_feedback_shows_disagreements(local_sandbox, tmp_path):
     result, llm = await run(
         abs_task(), tmp_path, local_sandbox, "refine", AbsResponder(),
@@ -351,17 +391,51 @@ async def test_self_consistency_votes_by_behaviour_on_code(local_sandbox, tmp_pa
     assert result.grade["correct"] is True
 
 
-async def test_the_inputs_call_has_room_for_n_calls_not_more(local_sandbox, tmp_path):
-    # Small models asked for 8 inputs keep enumerating to the token limit; the suite's
-    # first call gets room for about n calls shaped like the public example, not 512 tokens.
+async def test_each_suite_call_has_room_for_its_lines_not_more(local_sandbox, tmp_path):
+    # Small models asked for 8 inputs keep enumerating to the token limit, and asked for
+    # values go on explaining them; each call gets room for its lines (half again their
+    # characters over three), not 512 tokens: n calls shaped like the public example, then
+    # one assert per call written, values as long as the public tests' longest.
     result, llm = await run(
         abs_task(), tmp_path, local_sandbox, "best_of_n", AbsResponder(),
         search={"n": 4}, verifiers=["tests", "generated_tests"],
     )  # fmt: skip
     (inputs,) = [p for m, p in llm.calls if "test inputs for" in m[-1]["content"]]
     (outputs,) = [p for m, p in llm.calls if "work out the value" in m[-1]["content"]]
-    assert inputs.max_tokens == 16 + 8 * (8 + len("absolute(3)") // 2) < outputs.max_tokens == 512
-    assert result.grade["correct"] is True  # the scripted five calls fit
+    assert inputs.max_tokens == 16 + 8 * (8 + len("absolute(3)") // 2)
+    calls = parse_calls(INPUTS, "absolute", 8)  # absolute(len('x')) is no literal call
+    lines = [f"assert {call} == 3" for call in calls]  # the public test's value: "3"
+    assert outputs.max_tokens == 16 + sum(8 + len(line) // 2 for line in lines) < 512
+    assert result.grade["correct"] is True  # the scripted asserts fit
+
+
+def test_a_tight_budget_gets_a_smaller_suite():
+    task = abs_task().view()
+    full = expected_cost(task, 8, 512)
+    assert affordable_inputs(task, full, 0, 8, 512) == 8
+    assert affordable_inputs(task, full + 100, 100, 8, 512) == 8  # the reserve is kept
+    assert affordable_inputs(task, full - 1, 0, 8, 512) == 7
+    assert affordable_inputs(task, expected_cost(task, 3, 512), 0, 8, 512) == 3
+    assert affordable_inputs(task, expected_cost(task, 2, 512) - 1, 0, 8, 512) == 0
+
+
+@pytest.mark.parametrize("strategy", ["mcts", "refine"])
+async def test_a_search_writes_the_suite_its_budget_left_pays_for(
+    strategy, local_sandbox, tmp_path
+):
+    # Room after the greedy answer for a suite of 3 inputs and one more candidate, not 8:
+    # the search asks for 3 and still finds the right answer by them.
+    task = abs_task()
+    greedy = _count_tokens(fenced(IDENTITY))
+    three, four = (expected_cost(task.view(), n, 512) for n in (3, 4))
+    tokens = greedy + three + greedy + (four - three) // 2
+    result, llm = await run(
+        task, tmp_path, local_sandbox, strategy, AbsResponder(),
+        verifiers=["tests", "generated_tests"], budget={"tokens": tokens},
+    )  # fmt: skip
+    asked = [m[-1]["content"] for m, _ in llm.calls if "test inputs for" in m[-1]["content"]]
+    assert len(asked) == 1 and asked[0].startswith("Write 3 test inputs")
+    assert result.grade["correct"] is True
 
 
 @pytest.mark.parametrize("strategy", ["mcts", "refine"])
