@@ -20,6 +20,10 @@ class CodeKind(Kind):
     name = "code"
     default_verifiers = ("tests",)
     templates = TEMPLATES / "code"
+    # mcts simulates a thought by a sampled program: a small model's greedy program mostly
+    # ignores the plan, so greedy rollouts repeat one behaviour (measured on HumanEval/0-18,
+    # README "HumanEval search study"). The direct answer at the root stays greedy.
+    strategy_defaults = {"mcts": {"rollout": "sample"}}
 
     def parse_candidate(
         self,

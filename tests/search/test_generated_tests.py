@@ -3,6 +3,8 @@ execution clusters, and searches that do not stop on weak public tests."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ponder.budget import Budget
@@ -318,6 +320,16 @@ async def test_mcts_sampled_rollouts_find_what_greedy_ones_cannot(rollout, local
     completions = [p for m, p in llm.calls if m[-1]["content"].startswith("Complete the")]
     assert completions[0].temperature == 0  # the direct answer is greedy either way
     assert {p.temperature for p in completions[1:]} == {0.0 if rollout == "greedy" else 0.8}
+
+
+async def test_mcts_on_code_samples_its_rollouts_by_default(local_sandbox, tmp_path):
+    result, _ = await run(
+        abs_task(), tmp_path, local_sandbox, "mcts", PlanBlind(),
+        verifiers=["tests", "generated_tests"], search={"max_iterations": 3},
+    )  # fmt: skip
+    assert result.grade["correct"] is True
+    config = json.loads((tmp_path / "mcts" / "config.json").read_text())
+    assert config["config"]["search"]["rollout"] == "sample"  # recorded: the default it used
 
 
 async def test_refine_feedback_shows_disagreements(local_sandbox, tmp_path):
