@@ -21,6 +21,7 @@ from ponder.scenarios.base import Scenario
 from ponder.task import Grade, Task
 from ponder.tree import ThoughtTree
 from ponder.verifiers.base import is_collective
+from ponder.verifiers.composite import verdict_parts
 from ponder.verifiers.programs import program_of
 
 
@@ -116,19 +117,10 @@ def _voted(node: Any) -> str | None:
     return node.answer  # not executed during the draw: graded by running it
 
 
-def _verdict_parts(node: Any) -> dict[str, dict[str, Any]]:
-    """The node's verdicts by verifier name, a composite's parts taken apart."""
-    parts: dict[str, dict[str, Any]] = {}
-    for name, verdict in node.verdicts.items():
-        inner = (verdict.get("details") or {}).get("parts")
-        parts |= inner if isinstance(inner, dict) else {name: verdict}
-    return parts
-
-
 def _draw(node: Any, score_by: list[str]) -> Draw:
     """One pool sample: scored by the verifiers best_of_n picks by (their mean), plus what
     the generated tests saw when they ran."""
-    parts = _verdict_parts(node)
+    parts = verdict_parts(node.verdicts)
     mine = [float(parts[v]["score"]) for v in score_by if v in parts]
     alone = len(parts) <= len(score_by)  # nothing else ran: the node's score is best_of_n's
     score = sum(mine) / len(mine) if mine and not alone else float(node.score or 0.0)

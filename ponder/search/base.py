@@ -17,6 +17,7 @@ from ponder.kinds.origin import Origin
 from ponder.task import VisibleTask
 from ponder.tree import Node, ThoughtTree
 from ponder.verifiers.base import Candidate, Verdict, Verifier, is_collective
+from ponder.verifiers.composite import verdict_parts
 
 Phase = Literal[
     "select", "expand", "execute", "score", "review", "refine", "backpropagate", "finalize"
@@ -281,7 +282,10 @@ class SearchContext:
         """Passed every public test, and no verifier still doubts it (`confirmed` False:
         e.g. the generated tests disagree), so a search may stop on it."""
         node = self.node(node_id)
-        return node.passed is True and not any(map(_unconfirmed, node.verdicts.values()))
+        return node.passed is True and not any(
+            (part.get("details") or {}).get("confirmed") is False
+            for part in verdict_parts(node.verdicts).values()
+        )
 
     # ------------------------------------------------------------ review and refine
 
@@ -413,14 +417,6 @@ class RootOnceStrategy(Strategy):
         if state.get("iteration", 0) >= 1:
             return Step("finalize", {"stop": "done"})
         return Step("expand", {"frontier": [ctx.tree.root_id]})
-
-
-def _unconfirmed(verdict: dict[str, Any]) -> bool:
-    """A verdict (or a composite's part) that marks a passing candidate as not yet confirmed."""
-    details = verdict.get("details") or {}
-    if details.get("confirmed") is False:
-        return True
-    return any(map(_unconfirmed, (details.get("parts") or {}).values()))
 
 
 def answer_key(node: Node) -> str:

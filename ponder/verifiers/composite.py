@@ -34,6 +34,16 @@ def combine(parts: dict[str, Verdict], weights: dict[str, float]) -> Verdict:
     )
 
 
+def verdict_parts(verdicts: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A node's recorded verdicts by verifier name, a composite's parts taken apart (a
+    composite holds no composite, so one level is all there is)."""
+    parts: dict[str, dict[str, Any]] = {}
+    for name, verdict in verdicts.items():
+        inner = (verdict.get("details") or {}).get("parts")
+        parts |= inner if isinstance(inner, dict) else {name: verdict}
+    return parts
+
+
 @register_verifier("composite")
 class CompositeVerifier:
     """Runs named verifiers (built from the same context) and combines them by weight.
