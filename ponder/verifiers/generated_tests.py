@@ -45,8 +45,10 @@ class GeneratedTestsVerifier:
     one with at least `quorum` members); searches keep looking while it is False.
 
     Per run (one instance): the suite is written once per task (two model calls, charged to
-    the budget; `n_inputs` inputs, fewer when the budget left pays for fewer) and each
-    distinct program runs once (one sandbox job); later, larger pools reuse both.
+    the budget; `n_inputs` inputs, fewer when the budget left pays for fewer, plus
+    `n_mutants` inputs mutated from the known ones, which cost no tokens and carry no
+    expected value) and each distinct program runs once (one sandbox job); later, larger
+    pools reuse both.
     """
 
     name = "generated_tests"
@@ -62,6 +64,7 @@ class GeneratedTestsVerifier:
         public_weight: float = PUBLIC_WEIGHT,
         quorum: int = 3,
         max_tokens: int = 512,
+        n_mutants: int = 16,
     ) -> None:
         self.sandbox = sandbox
         self.model = model
@@ -71,6 +74,7 @@ class GeneratedTestsVerifier:
         self.public_weight = public_weight
         self.quorum = quorum
         self.max_tokens = max_tokens
+        self.n_mutants = n_mutants
         self._suites: dict[str, Suite] = {}
         self._behaviours: dict[tuple[str, str], Behaviour] = {}
         self._lock = asyncio.Lock()
@@ -96,7 +100,9 @@ class GeneratedTestsVerifier:
                         note="too little budget left to write generated tests and act on them"
                     )
                 try:
-                    suite = await write_suite(task, self.model, self.budget, n, self.max_tokens)
+                    suite = await write_suite(
+                        task, self.model, self.budget, n, self.max_tokens, mutants=self.n_mutants
+                    )
                 except BudgetExhausted:
                     # Judge by the public tests alone; a later call with budget may still write it.
                     return Suite(note="no budget left to write generated tests")

@@ -17,6 +17,7 @@ from ponder.llm.base import SamplingParams
 from ponder.llm.client import ModelClient
 from ponder.task import VisibleTask
 from ponder.testcalls import shown, value_key
+from ponder.verifiers.mutation import mutated_calls
 from ponder.verifiers.prompting import chat
 
 _FENCE = re.compile(r"```[a-zA-Z0-9]*\n(.*?)```", re.S)
@@ -199,8 +200,11 @@ async def write_suite(
     n: int = 8,
     max_tokens: int = 512,
     seed: int = 0,
+    mutants: int = 0,
 ) -> Suite:
-    """Two model calls: the inputs, then (seeing only the inputs) the expected outputs."""
+    """Two model calls: the inputs, then (seeing only the inputs) the expected outputs; then
+    `mutants` more inputs mutated from the public examples and those inputs, without
+    expected values (`mutation`: they cost no tokens and only split behaviour groups)."""
     entry = task.entry_point
     if not entry:
         return Suite(note="the task names no entry point to call")
@@ -217,6 +221,9 @@ async def write_suite(
     room = outputs_max_tokens(task, calls, max_tokens)
     gen = await model.generate(messages, replace(params, max_tokens=room), budget=budget)
     tests = parse_expectations(gen.text, calls, entry)
+    public = parse_calls("\n".join(task.public_tests), entry, 32)
+    mutated = mutated_calls(public + calls, entry, mutants, seed, MAX_CALL_CHARS)
+    tests += [GeneratedTest(call) for call in mutated]
     suite = Suite(tests)
     if not suite.checked:
         suite.note = "the model gave no usable expected outputs: agreement alone ranks"

@@ -3,6 +3,7 @@ execution clusters, and searches that do not stop on weak public tests."""
 
 from __future__ import annotations
 
+import ast
 import json
 
 import pytest
@@ -15,6 +16,7 @@ from ponder.testcalls import run_calls, value_key
 from ponder.verifiers import get_verifier
 from ponder.verifiers.agreement import Behaviour, cluster, standings
 from ponder.verifiers.base import Candidate
+from ponder.verifiers.mutation import mutated_calls
 from ponder.verifiers.suite import (
     GeneratedTest,
     Suite,
@@ -173,6 +175,20 @@ def test_dual_agreement_never_trusts_an_expectation_alone():
     assert [p.rank for p in places] == [1, 0, 0, 0]
 
 
+def test_mutated_calls_keep_each_argument_s_type():
+    calls = ["f([1, 2, 3], 'ab', 2.5, {'k': [1]}, True)", "f([3], 'x', 0.0, {}, False)"]
+    mutants = mutated_calls(calls, "f", 12, seed=3)
+    assert mutants == mutated_calls(calls, "f", 12, seed=3)  # deterministic for a seed
+    assert 0 < len(mutants) == len(set(mutants)) <= 12
+    normal = {"f([1, 2, 3], 'ab', 2.5, {'k': [1]}, True)", "f([3], 'x', 0.0, {}, False)"}
+    assert not normal & set(mutants)  # new inputs only
+    for call in mutants:
+        args = ast.literal_eval(call.removeprefix("f"))
+        assert [type(a) for a in args] == [list, str, float, dict, bool]
+    assert mutated_calls(["f(x)", "g(1)", "f(*[1])"], "f", 4) == []  # literal f calls only
+    assert all(len(c) <= 40 for c in mutated_calls(["f([1] * 0, 'a' )"], "f", 8, max_chars=40))
+
+
 # ------------------------------------------------------------------ through the judge
 
 
@@ -289,6 +305,77 @@ async def test_mcts_does_not_stop_on_weak_public_tests(local_sandbox, tmp_path):
     assert len(gen_prompts(llm)) == 2  # the suite was written once for the whole search
 
 
+CLOSE_PROMPT = (
+    "def has_close(numbers, threshold):\n"
+    '    """Whether any two numbers in the list are closer than threshold."""\n'
+)
+NEIGHBOURS = (  # compares neighbours only: right on sorted lists, wrong on others
+    "def has_close(numbers, threshold):\n"
+    "    return any(abs(a - b) < threshold for a, b in zip(numbers, numbers[1:]))\n"
+)
+PAIRS_A = (
+    "def has_close(numbers, threshold):\n"
+    "    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n"
+)
+PAIRS_B = (
+    "def has_close(numbers, threshold):\n"
+    "    s = sorted(numbers)\n"
+    "    return any(b - a < threshold for a, b in zip(s, s[1:]))\n"
+)
+
+
+def close_task():
+    return TaskRecord(
+        kind="code",
+        id="has_close",
+        entry_point="has_close",
+        prompt=CLOSE_PROMPT,
+        public_tests=["assert has_close([1.0, 2.0, 3.0], 0.5) == False"],
+        hidden_tests=["assert has_close([1.0, 5.0, 1.2], 0.3) == True"],
+    ).to_task()
+
+
+def close_responder(messages, params) -> list[str]:
+    """The model's inputs are sorted lists only, on which every program agrees."""
+    last = messages[-1]["content"]
+    if "test inputs for the Python function" in last:
+        return [
+            "```python\nhas_close([1.0, 2.0, 3.0], 1.5)\nhas_close([1, 2, 4, 4.1, 6], 0.2)\n```"
+        ]
+    if "work out the value" in last:
+        return [
+            "```python\nassert has_close([1.0, 2.0, 3.0], 1.5) == True\n"
+            "assert has_close([1, 2, 4, 4.1, 6], 0.2) == True\n```"
+        ]
+    if last.startswith("Complete the following Python function"):
+        return [fenced(t) for t in (NEIGHBOURS, PAIRS_A, PAIRS_B)][: params.n]
+    return ["(unscripted prompt)"]
+
+
+@pytest.mark.parametrize("mutants", [0, 16])
+async def test_mutated_inputs_split_programs_the_model_s_inputs_cannot(mutants, local_sandbox):
+    llm = ScriptedLLM(close_responder)
+    verifier = get_verifier(
+        "generated_tests", sandbox=local_sandbox, model=ModelClient(llm), n_mutants=mutants
+    )
+    pool = [Candidate(text=t) for t in (NEIGHBOURS, PAIRS_A, PAIRS_B)]
+    verdicts = await verifier.verify(close_task().view(), pool)
+    if not mutants:  # one behaviour on sorted lists: the first (the bug) leads the group
+        assert [v.details["votes"] for v in verdicts] == [3, 3, 3]
+    else:  # a shuffled list tells them apart: the two right programs outvote the bug
+        assert [v.details["votes"] for v in verdicts] == [1, 2, 2]
+        assert [v.details["rank"] for v in verdicts] == [1, 0, 0]
+    assert llm.calls and len(llm.calls) == 2  # the mutants cost no model call
+
+
+async def test_self_consistency_on_code_is_not_fooled_by_sorted_inputs(local_sandbox, tmp_path):
+    result, llm = await run(
+        close_task(), tmp_path, local_sandbox, "self_consistency", close_responder,
+        search={"n": 3},
+    )  # fmt: skip
+    assert result.grade["correct"] is True  # without mutants: the neighbours bug, first of 3
+
+
 class PlanBlind(AbsResponder):
     """A small model's habit: its greedy program ignores the plan it is given (the identity
     bug, every time); sampled ones vary, call after call."""
@@ -376,7 +463,9 @@ async def test_generated_tests_in_the_docker_sandbox(docker_sandbox):
     pool = [Candidate(text=t) for t in (IDENTITY, CLIPPED, RIGHT_A, RIGHT_B)]
     verdicts = await verifier.verify(abs_task().view(), pool)
     assert [v.details["rank"] for v in verdicts] == [1, 2, 0, 0]
-    assert verdicts[2].details["outputs"] == ["3", "2", "0", "7.5"]  # len(...) is no literal
+    outputs = verdicts[2].details["outputs"]
+    assert outputs[:4] == ["3", "2", "0", "7.5"]  # len(...) is no literal; then the mutants
+    assert 4 < len(outputs) <= 4 + 16  # as many distinct ones as one int argument gives
     assert budget.spent.sandbox_runs == 4
 
 
