@@ -353,8 +353,9 @@ class MCTS(Strategy):
         return Step("execute" if fresh else "backpropagate", {"fresh": fresh})
 
     async def execute(self, ctx: SearchContext, state: MCTSState) -> Step:
-        """Simulation: one greedy candidate per fresh thought, all verified in one batch (in
-        candidate mode, the fresh candidates themselves are verified)."""
+        """Simulation: one candidate per fresh thought (greedy, or sampled with
+        `rollout="sample"`; the root's direct answer always greedy), all verified in one
+        batch (in candidate mode, the fresh candidates themselves are verified)."""
         fresh = state.get("fresh", [])
         if self.candidates:
             await ctx.verify(fresh)
