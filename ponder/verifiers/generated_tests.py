@@ -29,6 +29,7 @@ from ponder.verifiers.agreement import (
     standings,
 )
 from ponder.verifiers.base import Candidate, Verdict
+from ponder.verifiers.mutation import with_mutants
 from ponder.verifiers.registry import register_verifier
 from ponder.verifiers.suite import Suite, affordable_inputs, write_suite
 
@@ -100,13 +101,11 @@ class GeneratedTestsVerifier:
                         note="too little budget left to write generated tests and act on them"
                     )
                 try:
-                    suite = await write_suite(
-                        task, self.model, self.budget, n, self.max_tokens, mutants=self.n_mutants
-                    )
+                    suite = await write_suite(task, self.model, self.budget, n, self.max_tokens)
                 except BudgetExhausted:
                     # Judge by the public tests alone; a later call with budget may still write it.
                     return Suite(note="no budget left to write generated tests")
-                self._suites[task.id] = suite
+                self._suites[task.id] = with_mutants(suite, task, self.n_mutants)
             return self._suites[task.id]
 
     async def verify(self, task: VisibleTask, candidates: list[Candidate]) -> list[Verdict]:

@@ -11,29 +11,25 @@ the inputs cost sandbox time only.
 
 from __future__ import annotations
 
-import ast
 import random
 
-_LITERAL_ERRORS = (ValueError, TypeError, SyntaxError, RecursionError, MemoryError)
+from ponder.task import VisibleTask
+from ponder.verifiers.suite import (
+    MAX_CALL_CHARS,
+    GeneratedTest,
+    Suite,
+    call_arguments,
+    format_call,
+    parse_calls,
+    parse_expression,
+)
 
 
-def _parse(call: str, entry_point: str) -> list[object] | None:
-    """The positional literal arguments of `entry_point(...)`, or None if it is not such a call."""
-    try:
-        node = ast.parse(call, mode="eval").body
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    if not (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id == entry_point
-        and not node.keywords
-    ):
-        return None
-    try:
-        return [ast.literal_eval(a) for a in node.args]
-    except _LITERAL_ERRORS:
-        return None
+def _positional(call: str, entry_point: str) -> list[object] | None:
+    """The literal positional arguments of a call of `entry_point` without keywords, or None."""
+    node = parse_expression(call)
+    found = call_arguments(node, entry_point) if node is not None else None
+    return found[0] if found is not None and not found[1] else None
 
 
 def _sequence(value: list | tuple | str, rng: random.Random) -> list | tuple | str:
@@ -90,30 +86,26 @@ def _mutate(value: object, rng: random.Random, depth: int = 0) -> object:
     return value
 
 
-def _call(entry_point: str, args: list[object]) -> str:
-    return f"{entry_point}({', '.join(map(repr, args))})"
-
-
 def mutated_calls(
-    calls: list[str], entry_point: str, n: int, seed: int = 0, max_chars: int = 400
+    calls: list[str], entry_point: str, n: int, seed: int = 0, max_chars: int = MAX_CALL_CHARS
 ) -> list[str]:
     """Up to n new calls of `entry_point`, each one of `calls` with one argument mutated.
 
     Deterministic for a seed. Skips calls equal to one of `calls`, and calls longer than
     `max_chars`. Fewer than n when the calls give too little to mutate.
     """
-    parsed = [args for args in (_parse(c, entry_point) for c in calls) if args]
+    parsed = [args for args in (_positional(c, entry_point) for c in calls) if args]
     if not parsed or n <= 0:
         return []
     rng = random.Random(seed)
-    seen = set(calls) | {_call(entry_point, args) for args in parsed}
+    seen = set(calls) | {format_call(entry_point, args, {}) for args in parsed}
     out: list[str] = []
     for attempt in range(n * 8):
         # Every call in turn, and in each every argument in turn, mutated once.
         args = list(parsed[attempt % len(parsed)])
         i = (attempt // len(parsed)) % len(args)
         args[i] = _mutate(args[i], rng)
-        call = _call(entry_point, args)
+        call = format_call(entry_point, args, {})
         if call in seen or len(call) > max_chars:
             continue
         seen.add(call)
@@ -121,3 +113,15 @@ def mutated_calls(
         if len(out) >= n:
             break
     return out
+
+
+def with_mutants(suite: Suite, task: VisibleTask, n: int, seed: int = 0) -> Suite:
+    """`suite` plus up to n inputs mutated from the public examples and its own inputs,
+    without expected values. A suite without inputs stays as it is."""
+    entry = task.entry_point
+    if not suite.tests or not entry:
+        return suite
+    public = parse_calls("\n".join(task.public_tests), entry, 32)
+    mutants = mutated_calls(public + suite.calls, entry, n, seed)
+    suite.tests += [GeneratedTest(call) for call in mutants]
+    return suite

@@ -17,7 +17,6 @@ from ponder.llm.base import SamplingParams
 from ponder.llm.client import ModelClient
 from ponder.task import VisibleTask
 from ponder.testcalls import shown, value_key
-from ponder.verifiers.mutation import mutated_calls
 from ponder.verifiers.prompting import chat
 
 _FENCE = re.compile(r"```[a-zA-Z0-9]*\n(.*?)```", re.S)
@@ -61,26 +60,43 @@ def _literal(node: ast.expr) -> object:
     return ast.literal_eval(node)
 
 
-def normalize_call(node: ast.expr, entry_point: str) -> str | None:
-    """`entry(args)` rewritten from its literal arguments (repr), or None if it is not one."""
+def call_arguments(
+    node: ast.expr, entry_point: str
+) -> tuple[list[object], dict[str, object]] | None:
+    """The literal positional and keyword arguments of a call of `entry_point`, or None if
+    `node` is not such a call."""
     if not (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
         and node.func.id == entry_point
     ):
         return None
+    if any(isinstance(a, ast.Starred) for a in node.args) or any(
+        k.arg is None for k in node.keywords
+    ):
+        return None
     try:
-        args = [repr(_literal(a)) for a in node.args if not isinstance(a, ast.Starred)]
-        if len(args) != len(node.args) or any(k.arg is None for k in node.keywords):
-            return None
-        kwargs = [f"{k.arg}={_literal(k.value)!r}" for k in node.keywords]
+        return [_literal(a) for a in node.args], {k.arg: _literal(k.value) for k in node.keywords}
     except _LITERAL_ERRORS:
         return None
-    call = f"{entry_point}({', '.join(args + kwargs)})"
+
+
+def format_call(entry_point: str, args: list[object], kwargs: dict[str, object]) -> str:
+    """`entry(args)` written from the argument values (repr)."""
+    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    return f"{entry_point}({', '.join(parts)})"
+
+
+def normalize_call(node: ast.expr, entry_point: str) -> str | None:
+    """`entry(args)` rewritten from its literal arguments (repr), or None if it is not one."""
+    found = call_arguments(node, entry_point)
+    if found is None:
+        return None
+    call = format_call(entry_point, *found)
     return call if len(call) <= MAX_CALL_CHARS else None
 
 
-def _expression(line: str) -> ast.expr | None:
+def parse_expression(line: str) -> ast.expr | None:
     line = line.removeprefix(">>>").strip().removeprefix("assert ").strip()
     try:
         tree = ast.parse(line, mode="eval")
@@ -93,7 +109,7 @@ def parse_calls(text: str, entry_point: str, limit: int) -> list[str]:
     """The distinct entry-point calls in a reply, one per line at most."""
     calls: list[str] = []
     for line in _code_lines(text):
-        node = _expression(line)
+        node = parse_expression(line)
         # The first call of the entry point in the line: `f(x)`, `assert f(x) == y` (its
         # guess dropped), `print(f(x))`, `abs(f(x) - y) < 1e-6`.
         found = (normalize_call(n, entry_point) for n in ast.walk(node)) if node else iter(())
@@ -109,7 +125,7 @@ def parse_expectations(text: str, calls: list[str], entry_point: str) -> list[Ge
     """Pair each call with the literal the reply's `assert CALL == VALUE` gives for it."""
     found: dict[str, object] = {}
     for line in _code_lines(text):
-        node = _expression(line)
+        node = parse_expression(line)
         if not (
             isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq)
         ):
@@ -144,7 +160,7 @@ def _value_chars(task: VisibleTask) -> int:
     for test in task.public_tests[:5]:
         for line in test.splitlines():
             source = line.strip().removeprefix("assert ").strip()
-            node = _expression(source)
+            node = parse_expression(source)
             if isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.Eq):
                 value = ast.get_source_segment(source, node.comparators[-1]) or ""
                 longest = max(longest, len(value))
@@ -200,11 +216,8 @@ async def write_suite(
     n: int = 8,
     max_tokens: int = 512,
     seed: int = 0,
-    mutants: int = 0,
 ) -> Suite:
-    """Two model calls: the inputs, then (seeing only the inputs) the expected outputs; then
-    `mutants` more inputs mutated from the public examples and those inputs, without
-    expected values (`mutation`: they cost no tokens and only split behaviour groups)."""
+    """Two model calls: the inputs, then (seeing only the inputs) the expected outputs."""
     entry = task.entry_point
     if not entry:
         return Suite(note="the task names no entry point to call")
@@ -221,9 +234,6 @@ async def write_suite(
     room = outputs_max_tokens(task, calls, max_tokens)
     gen = await model.generate(messages, replace(params, max_tokens=room), budget=budget)
     tests = parse_expectations(gen.text, calls, entry)
-    public = parse_calls("\n".join(task.public_tests), entry, 32)
-    mutated = mutated_calls(public + calls, entry, mutants, seed, MAX_CALL_CHARS)
-    tests += [GeneratedTest(call) for call in mutated]
     suite = Suite(tests)
     if not suite.checked:
         suite.note = "the model gave no usable expected outputs: agreement alone ranks"
