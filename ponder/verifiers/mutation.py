@@ -117,9 +117,10 @@ def mutated_calls(
 
 def with_mutants(suite: Suite, task: VisibleTask, n: int, seed: int = 0) -> Suite:
     """`suite` plus up to n inputs mutated from the public examples and its own inputs,
-    without expected values. A suite without inputs stays as it is."""
+    without expected values. When the model wrote no usable inputs, the public examples'
+    mutants alone still split behaviour groups: they cost no tokens."""
     entry = task.entry_point
-    if not suite.tests or not entry:
+    if not entry:
         return suite
     public = parse_calls("\n".join(task.public_tests), entry, 32)
     mutants = mutated_calls(public + suite.calls, entry, n, seed)

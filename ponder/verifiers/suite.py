@@ -147,6 +147,16 @@ def parse_expectations(text: str, calls: list[str], entry_point: str) -> list[Ge
     return tests
 
 
+def prompt_is_code(prompt: str) -> bool:
+    """Whether a task's prompt is Python (a signature and docstring, as in HumanEval) rather
+    than a prose description (as in MBPP): the test-writing prompts show each as it is."""
+    try:
+        ast.parse(prompt)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
 def _shapes(task: VisibleTask) -> list[str]:
     """Up to three calls from the public tests, to show the form of an input."""
     entry = task.entry_point or ""
@@ -224,13 +234,20 @@ async def write_suite(
     examples = task.public_tests[:5]
     shapes = _shapes(task)
     params = SamplingParams(n=1, max_tokens=max_tokens, temperature=0.0, seed=seed)
-    messages = chat("gen_system.j2", "gen_inputs.j2", task=task, examples=shapes, n=n, entry=entry)
+    is_code = prompt_is_code(task.prompt)
+    messages = chat(
+        "gen_system.j2", "gen_inputs.j2",
+        task=task, examples=shapes, n=n, entry=entry, prompt_is_code=is_code,
+    )  # fmt: skip
     room = inputs_max_tokens(shapes, n, max_tokens)
     gen = await model.generate(messages, replace(params, max_tokens=room), budget=budget)
     calls = parse_calls(gen.text, entry, n)
     if not calls:
         return Suite(note=f"the model wrote no usable test inputs: {gen.text[:160]!r}")
-    messages = chat("gen_system.j2", "gen_outputs.j2", task=task, examples=examples, calls=calls)
+    messages = chat(
+        "gen_system.j2", "gen_outputs.j2",
+        task=task, examples=examples, calls=calls, entry=entry, prompt_is_code=is_code,
+    )  # fmt: skip
     room = outputs_max_tokens(task, calls, max_tokens)
     gen = await model.generate(messages, replace(params, max_tokens=room), budget=budget)
     tests = parse_expectations(gen.text, calls, entry)

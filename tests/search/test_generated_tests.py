@@ -118,8 +118,7 @@ def gen_prompts(llm) -> list[str]:
     return [
         m[-1]["content"]
         for m, _ in llm.calls
-        if "test inputs for the Python function" in m[-1]["content"]
-        or "work out the value" in m[-1]["content"]
+        if "test inputs for" in m[-1]["content"] or "work out the value" in m[-1]["content"]
     ]
 
 
@@ -368,6 +367,67 @@ async def test_mutated_inputs_split_programs_the_model_s_inputs_cannot(mutants, 
         assert [v.details["votes"] for v in verdicts] == [1, 2, 2]
         assert [v.details["rank"] for v in verdicts] == [1, 0, 0]
     assert llm.calls and len(llm.calls) == 2  # the mutants cost no model call
+
+
+# An MBPP-style task: a prose description whose example has a close pair among sorted numbers.
+PROSE_CLOSE = (
+    "Write a function to check whether any two numbers in the list are closer than threshold.\n"
+    "assert has_close([1.0, 2.8, 3.0, 4.0], 0.3) == True\n"
+)
+
+
+def prose_close_task():
+    return TaskRecord(
+        kind="code",
+        id="prose_close",
+        entry_point="has_close",
+        prompt=PROSE_CLOSE,
+        public_tests=["assert has_close([1.0, 2.8, 3.0, 4.0], 0.3) == True"],
+        hidden_tests=["assert has_close([1.0, 5.0, 1.2], 0.3) == True"],
+    ).to_task()
+
+
+def writes_the_function(messages, params) -> list[str]:
+    """The measured habit of the embedded model on MBPP: asked for test inputs of a prose
+    task shown in a python block, or for values without the answer's form, it writes the
+    function instead."""
+    last = messages[-1]["content"]
+    if "test inputs for" in last:
+        shown_as_code = f"```python\n{PROSE_CLOSE}" in last
+        return [fenced(NEIGHBOURS) if shown_as_code else "```python\nhas_close([5, 1], 2)\n```"]
+    if "work out the value" in last:
+        form_shown = "assert has_close([5, 1], 2) == VALUE" in last
+        return [
+            "```python\nassert has_close([5, 1], 2) == False\n```"
+            if form_shown
+            else fenced(NEIGHBOURS)
+        ]
+    return ["(unscripted prompt)"]
+
+
+async def test_a_prose_task_gets_test_inputs_not_a_function(local_sandbox):
+    llm = ScriptedLLM(writes_the_function)
+    verifier = get_verifier("generated_tests", sandbox=local_sandbox, model=ModelClient(llm))
+    (verdict,) = await verifier.verify(prose_close_task().view(), [Candidate(text=PAIRS_A)])
+    assert verdict.details["inputs"][0] == "has_close([5, 1], 2)"
+    assert verdict.details["checked"] == 1 and not verdict.details["note"]
+    asked = gen_prompts(llm)[0]
+    assert "Description: Write a function to check" in asked  # shown as text, not as code
+
+
+async def test_mutants_split_groups_even_when_the_model_writes_no_inputs(local_sandbox):
+    def no_inputs(messages, params) -> list[str]:
+        return [fenced(NEIGHBOURS)]  # a function, whatever the prompt
+
+    verifier = get_verifier(
+        "generated_tests", sandbox=local_sandbox, model=ModelClient(ScriptedLLM(no_inputs))
+    )
+    pool = [Candidate(text=t) for t in (NEIGHBOURS, PAIRS_A, PAIRS_B)]
+    verdicts = await verifier.verify(prose_close_task().view(), pool)
+    assert "no usable test inputs" in verdicts[0].details["note"]
+    assert verdicts[0].details["inputs"]  # the public example's mutants, for free
+    assert [v.details["votes"] for v in verdicts] == [1, 2, 2]  # a shuffle parts the close pair
+    assert [v.details["rank"] for v in verdicts] == [1, 0, 0]
 
 
 async def test_self_consistency_on_code_is_not_fooled_by_sorted_inputs(local_sandbox, tmp_path):
