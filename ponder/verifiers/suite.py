@@ -20,7 +20,8 @@ from ponder.testcalls import shown, value_key
 from ponder.verifiers.prompting import chat
 
 _FENCE = re.compile(r"```[a-zA-Z0-9]*\n(.*?)```", re.S)
-_LITERAL_ERRORS = (ValueError, TypeError, SyntaxError, RecursionError, MemoryError)
+_PARSE_ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError)
+_LITERAL_ERRORS = (*_PARSE_ERRORS, TypeError)
 MAX_CALL_CHARS = 400  # a longer input is more likely a paste than a test
 
 
@@ -100,7 +101,7 @@ def parse_expression(line: str) -> ast.expr | None:
     line = line.removeprefix(">>>").strip().removeprefix("assert ").strip()
     try:
         tree = ast.parse(line, mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except _PARSE_ERRORS:
         return None
     return tree.body
 
@@ -152,7 +153,7 @@ def prompt_is_code(prompt: str) -> bool:
     than a prose description (as in MBPP): the test-writing prompts show each as it is."""
     try:
         ast.parse(prompt)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except _PARSE_ERRORS:
         return False
     return True
 

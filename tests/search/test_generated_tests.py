@@ -325,13 +325,17 @@ PAIRS_B = (
 )
 
 
-def close_task():
+def close_task(
+    task_id: str = "has_close",
+    prompt: str = CLOSE_PROMPT,
+    public_test: str = "assert has_close([1.0, 2.0, 3.0], 0.5) == False",
+):
     return TaskRecord(
         kind="code",
-        id="has_close",
+        id=task_id,
         entry_point="has_close",
-        prompt=CLOSE_PROMPT,
-        public_tests=["assert has_close([1.0, 2.0, 3.0], 0.5) == False"],
+        prompt=prompt,
+        public_tests=[public_test],
         hidden_tests=["assert has_close([1.0, 5.0, 1.2], 0.3) == True"],
     ).to_task()
 
@@ -377,14 +381,7 @@ PROSE_CLOSE = (
 
 
 def prose_close_task():
-    return TaskRecord(
-        kind="code",
-        id="prose_close",
-        entry_point="has_close",
-        prompt=PROSE_CLOSE,
-        public_tests=["assert has_close([1.0, 2.8, 3.0, 4.0], 0.3) == True"],
-        hidden_tests=["assert has_close([1.0, 5.0, 1.2], 0.3) == True"],
-    ).to_task()
+    return close_task("prose_close", PROSE_CLOSE, PROSE_CLOSE.splitlines()[1])
 
 
 def writes_the_function(messages, params) -> list[str]:
