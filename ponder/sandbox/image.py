@@ -29,7 +29,8 @@ IMAGE_REPO = "ponder-sandbox"
 BASE_REPO = "ponder-base"
 REGISTRY_BASE = "python:3.11-slim"
 SUITE = "bookworm"
-DEBOOTSTRAP_PACKAGES = ("python3", "python3-pytest")
+# sympy: program-aided math (PAL, PoT) on MATH-style tasks computes exactly with it.
+DEBOOTSTRAP_PACKAGES = ("python3", "python3-pytest", "python3-sympy")
 BUILD_FIX = "ponder sandbox build --offline"
 
 __all__ = [

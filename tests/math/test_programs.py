@@ -149,3 +149,14 @@ async def test_math_grader_runs_a_program_aided_answer(local_sandbox):
     assert (await grade(task, "42")).correct  # a prose answer needs no sandbox
     with pytest.raises(ConfigError, match="needs a sandbox"):
         await grade(task, fence("print(42)"))
+
+
+@pytest.mark.docker
+@pytest.mark.asyncio(loop_scope="session")
+async def test_the_sandbox_image_offers_sympy_for_exact_math(docker_sandbox):
+    # MATH-style answers are fractions, roots and expressions; PAL programs compute them with
+    # sympy, so the image ships it (a program importing it failed there before).
+    task = TaskRecord(kind="math", id="t", prompt="1/3 + 1/6?", answer="\\frac{1}{2}").to_task()
+    program = fence("from sympy import Rational\nprint(Rational(1, 3) + Rational(1, 6))")
+    verdict = await grade(task, program, docker_sandbox)
+    assert verdict.correct and verdict.details["predicted"] == "1/2"
