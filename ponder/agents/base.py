@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-MathMode = Literal["auto", "pal", "prose"]
+MathMode = Literal["auto", "pal", "prose", "mixed"]
 
 
 class AgentSettings(BaseModel):
@@ -22,13 +22,15 @@ class AgentSettings(BaseModel):
     math_mode: MathMode = Field(
         "auto",
         description="math answers: pal (a Python program run in the sandbox prints the answer; "
-        "steps carry code), prose (reasoning with a boxed answer), or auto (pal when the run "
-        "has a sandbox, decided where the sandbox is opened; prose if left unresolved)",
+        "steps carry code), prose (reasoning with a boxed answer), mixed (sampled candidates "
+        "alternate between programs and prose, so a vote compares answers reached two ways; "
+        "greedy answers and thoughts as pal), or auto (pal when the run has a sandbox, decided "
+        "where the sandbox is opened; prose if left unresolved)",
     )
 
     def program_aided(self) -> bool:
         """Whether math prompts ask for programs (an unresolved `auto` asks for prose)."""
-        return self.math_mode == "pal"
+        return self.math_mode in ("pal", "mixed")
 
     def resolved(self, has_sandbox: bool) -> AgentSettings:
         """These settings with `auto` decided: pal when a sandbox runs the programs."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from itertools import zip_longest
+
 from ponder.agents.base import AgentSettings, Draft
 from ponder.budget import Budget
 from ponder.errors import OutputParseError
@@ -75,6 +78,8 @@ class Solver:
         """n complete candidates that follow the plan `steps` (no plan: the plain prompt),
         built on `origin` where the kind keeps state (a repair builds on the root's patch)."""
         kind = kind_for(task, self.settings)
+        if self.settings.math_mode == "mixed" and task.kind == "math" and not greedy and n > 1:
+            return await self._mixed(task, steps, n, budget, seed)
         messages = kind.render("candidate", task=task, steps=steps, origin=origin)
         params = self._params(n, self.settings.candidate_max_tokens, greedy=greedy, seed=seed)
         gen = await self.model.generate(messages, params, budget=budget)
@@ -82,3 +87,31 @@ class Solver:
             kind.parse_candidate(c.text, task, steps, c.completion_tokens, origin)
             for c in gen.completions
         ]
+
+    async def _mixed(
+        self, task, steps: list[str], n: int, budget: Budget, seed: int | None
+    ) -> list[Draft]:
+        """n sampled math candidates, programs and prose in turn (a program first): two calls,
+        one per prompt. Each reply is parsed as what it holds, so a vote counts both."""
+        kind = kind_for(task, self.settings)  # program-aided: it parses programs and prose
+        prose = kind_for(task, self.settings.model_copy(update={"math_mode": "prose"}))
+        cap = self.settings.candidate_max_tokens
+        programs, reasoned = await asyncio.gather(  # one batch for a batching engine
+            self.model.generate(
+                kind.render("candidate", task=task, steps=steps),
+                self._params(n - n // 2, cap, greedy=False, seed=seed),
+                budget=budget,
+            ),
+            self.model.generate(
+                prose.render("candidate", task=task, steps=steps),
+                self._params(n // 2, cap, greedy=False, seed=seed),
+                budget=budget,
+            ),
+        )
+        completions = [
+            c
+            for pair in zip_longest(programs.completions, reasoned.completions)
+            for c in pair
+            if c is not None
+        ]
+        return [kind.parse_candidate(c.text, task, steps, c.completion_tokens) for c in completions]

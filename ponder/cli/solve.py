@@ -214,8 +214,9 @@ def solve(
         str | None,
         typer.Option(
             "--math-mode",
-            help="Math answers: pal (a program run in the sandbox), prose, or auto "
-            "(pal when a sandbox starts; the default).",
+            help="Math answers: pal (a program run in the sandbox), prose, mixed (sampled "
+            "answers alternate programs and prose), or auto (pal when a sandbox starts; the "
+            "default).",
         ),
     ] = None,
 ) -> None:

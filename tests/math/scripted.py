@@ -23,16 +23,20 @@ STEP_FIX = "```python\n# add them\nc = a + b\n```"
 
 class PalResponder:
     """Replies by what the prompt asks for. `programs` are the candidate replies, cycled over
-    every sample of every call in order; `steps` the code steps (cycled over a call's samples)."""
+    every sample of every call in order; `steps` the code steps (cycled over a call's samples);
+    `prose` the replies to the prose prompt (cycled likewise)."""
 
     def __init__(
         self,
         programs: tuple[str, ...] = (RIGHT,),
         steps: tuple[str, ...] = (STEP_GOOD, STEP_BAD),
+        prose: tuple[str, ...] = (PROSE,),
     ) -> None:
         self.programs = programs
         self.steps = steps
+        self.prose = prose
         self.written = 0
+        self.reasoned = 0
 
     def __call__(self, messages: list[Message], params: SamplingParams) -> list[str]:
         last = messages[-1]["content"]
@@ -51,5 +55,6 @@ class PalResponder:
             first, self.written = self.written, self.written + params.n
             return [self.programs[i % len(self.programs)] for i in range(first, first + params.n)]
         if "Solve the following problem" in last:  # the prose prompt
-            return [PROSE] * params.n
+            first, self.reasoned = self.reasoned, self.reasoned + params.n
+            return [self.prose[i % len(self.prose)] for i in range(first, first + params.n)]
         return ["(unscripted prompt)"] * params.n

@@ -108,6 +108,36 @@ async def test_vote_ties_and_errors_are_settled_by_the_rule(
     assert result.grade["details"]["predicted"] == printed
 
 
+async def test_mixed_mode_votes_over_programs_and_prose(local_sandbox, tmp_path):
+    # Programs alone: 43, 42, a crash, 43 again; 43 wins the vote. In mixed mode half the
+    # samples reason in prose instead, and the answer reached both ways (42) wins.
+    responder = PalResponder(programs=(WRONG, RIGHT, CRASH))
+    alone, _, _ = await solve(
+        tmp_path, local_sandbox, "self_consistency", responder, name="pal", search={"n": 4}
+    )
+    assert alone.verdicts["majority"]["details"]["answer"] == "43"
+
+    mixed = AgentSettings(math_mode="mixed")
+    result, llm, tree = await solve(
+        tmp_path, local_sandbox, "self_consistency", PalResponder(programs=(WRONG, RIGHT, CRASH)),
+        name="mixed", search={"n": 4}, agents=mixed,
+    )  # fmt: skip
+    asked = [(params.n, "short Python program" in messages[-1]["content"])
+             for messages, params in llm.calls]  # fmt: skip
+    assert sorted(asked) == [(2, False), (2, True)]  # two programs, two prose solutions
+    kinds = [program_of(c.answer) is not None for c in tree.candidates()]
+    assert kinds == [True, False, True, False]  # in turn, a program first
+    assert result.verdicts["majority"]["details"]["answer"] == "42"
+    assert result.grade["correct"] is True
+
+
+async def test_mixed_mode_answers_greedy_with_a_program(local_sandbox, tmp_path):
+    mixed = AgentSettings(math_mode="mixed")
+    result, llm, _ = await solve(tmp_path, local_sandbox, "greedy", PalResponder(), agents=mixed)
+    assert program_of(result.solution) is not None
+    assert "with a short Python program" in _prompts(llm)[0]
+
+
 async def test_mcts_values_a_step_whose_code_fails_at_zero(local_sandbox, tmp_path):
     sandbox = RecordingSandbox(local_sandbox)
     search = {
