@@ -78,8 +78,8 @@ class Solver:
         """n complete candidates that follow the plan `steps` (no plan: the plain prompt),
         built on `origin` where the kind keeps state (a repair builds on the root's patch)."""
         kind = kind_for(task, self.settings)
-        if self.settings.math_mode == "mixed" and task.kind == "math" and not greedy and n > 1:
-            return await self._mixed(task, steps, n, budget, seed)
+        if self._draws_mixed(task, steps, n, greedy):
+            return await self._mixed(task, n, budget, seed)
         messages = kind.render("candidate", task=task, steps=steps, origin=origin)
         params = self._params(n, self.settings.candidate_max_tokens, greedy=greedy, seed=seed)
         gen = await self.model.generate(messages, params, budget=budget)
@@ -88,9 +88,13 @@ class Solver:
             for c in gen.completions
         ]
 
-    async def _mixed(
-        self, task, steps: list[str], n: int, budget: Budget, seed: int | None
-    ) -> list[Draft]:
+    def _draws_mixed(self, task, steps: list[str], n: int, greedy: bool) -> bool:
+        """Mixed math mode splits a sampled draw from the root; a greedy or single sample is a
+        program, and so is the continuation of a path of code steps."""
+        mixed = self.settings.math_mode == "mixed" and task.kind == "math"
+        return mixed and not greedy and n > 1 and not steps
+
+    async def _mixed(self, task, n: int, budget: Budget, seed: int | None) -> list[Draft]:
         """n sampled math candidates, programs and prose in turn (a program first): two calls,
         one per prompt. Each reply is parsed as what it holds, so a vote counts both."""
         kind = kind_for(task, self.settings)  # program-aided: it parses programs and prose
@@ -98,12 +102,12 @@ class Solver:
         cap = self.settings.candidate_max_tokens
         programs, reasoned = await asyncio.gather(  # one batch for a batching engine
             self.model.generate(
-                kind.render("candidate", task=task, steps=steps),
+                kind.render("candidate", task=task, steps=[]),
                 self._params(n - n // 2, cap, greedy=False, seed=seed),
                 budget=budget,
             ),
             self.model.generate(
-                prose.render("candidate", task=task, steps=steps),
+                prose.render("candidate", task=task, steps=[]),
                 self._params(n // 2, cap, greedy=False, seed=seed),
                 budget=budget,
             ),
@@ -114,4 +118,4 @@ class Solver:
             for c in pair
             if c is not None
         ]
-        return [kind.parse_candidate(c.text, task, steps, c.completion_tokens) for c in completions]
+        return [kind.parse_candidate(c.text, task, [], c.completion_tokens) for c in completions]

@@ -131,6 +131,17 @@ async def test_mixed_mode_votes_over_programs_and_prose(local_sandbox, tmp_path)
     assert result.grade["correct"] is True
 
 
+async def test_mixed_mode_continues_a_path_of_code_steps_as_a_program():
+    from ponder.agents.solver import Solver
+    from ponder.budget import Budget
+
+    llm = ScriptedLLM(PalResponder())
+    solver = Solver(ModelClient(llm), AgentSettings(math_mode="mixed"))
+    drafts = await solver.complete(math_task().view(), ["# a\na = 20"], n=2, budget=Budget())
+    assert len(llm.calls) == 1 and all(program_of(d.answer) for d in drafts)
+    assert "Begin the program with these steps" in llm.calls[0][0][-1]["content"]
+
+
 async def test_mixed_mode_answers_greedy_with_a_program(local_sandbox, tmp_path):
     mixed = AgentSettings(math_mode="mixed")
     result, llm, _ = await solve(tmp_path, local_sandbox, "greedy", PalResponder(), agents=mixed)
