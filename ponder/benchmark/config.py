@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ponder.config import read_yaml_mapping
 from ponder.errors import ConfigError
@@ -22,6 +22,23 @@ POOL_STRATEGIES = ("best_of_n", "self_consistency", "pass_at_k")
 
 MIN_UNIT_TOKENS = 32
 """Floor of the budget unit, so a task whose greedy answer was tiny still gets room to search."""
+
+
+def pool_math_mode(search: dict[str, dict[str, Any]]) -> str | None:
+    """The math_mode a recipe gives its pool strategies (None: the run's default). One pool
+    serves them all, so they must agree; ValueError when they do not."""
+    modes = {
+        name: search[name]["math_mode"]
+        for name in POOL_STRATEGIES
+        if "math_mode" in search.get(name, {})
+    }
+    if len(set(modes.values())) > 1:
+        named = ", ".join(f"{name}: {mode}" for name, mode in modes.items())
+        raise ValueError(
+            f"the sample pool's strategies ask for different math modes ({named}); give "
+            "best_of_n, self_consistency and pass_at_k one math_mode, or run with --no-pool"
+        )
+    return next(iter(modes.values()), None)
 
 
 class BenchConfig(BaseModel):
@@ -64,6 +81,12 @@ class BenchConfig(BaseModel):
             raise ValueError("name at least one strategy")
         return list(dict.fromkeys(value))
 
+    @model_validator(mode="after")
+    def _one_pool_one_math_mode(self) -> BenchConfig:
+        if self.pool:
+            pool_math_mode(self.search)
+        return self
+
     def identity(self) -> dict[str, Any]:
         """The fields a resumed bench must share with the original (results would mix otherwise)."""
         return {k: getattr(self, k) for k in ("scenario", "source", "model", "seed", "search")}
@@ -89,7 +112,8 @@ def load_bench_config(path: str | Path | None = None, **overrides: Any) -> Bench
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(recipe)"
         source = f"{path}: " if path is not None else ""
+        options = f"bench options: {', '.join(BenchConfig.model_fields)}"
         raise ConfigError(
             f"{source}bench option {where!r}: {first['msg']}",
-            fix=f"bench options: {', '.join(BenchConfig.model_fields)}",
+            fix=options if first["loc"] else "change the recipe as the message says",
         ) from None

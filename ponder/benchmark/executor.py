@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol, get_args
 
 from ponder.agents.base import MathMode
-from ponder.benchmark.config import POOL_STRATEGIES
+from ponder.benchmark.config import pool_math_mode
 from ponder.benchmark.scheduling import OldestTaskFirst
 from ponder.budget import Spend
 from ponder.config import BudgetConfig, RunConfig
@@ -171,9 +171,6 @@ class RuntimeExecutor:
     keep_runs: bool = True
     recipe: dict[str, dict[str, Any]] = field(default_factory=dict)  # the bench's `search`
 
-    def __post_init__(self) -> None:
-        self._pool_math_mode()  # a recipe whose pool strategies disagree fails before any cell
-
     def _config(
         self, strategy: str, options: dict[str, Any], tokens: int | None, seed: int
     ) -> RunConfig:
@@ -220,23 +217,6 @@ class RuntimeExecutor:
             grade = await self.scenario.grade(cell.task, result.solution, self.sandbox, base=base)
         return CellRun(result.solution, grade, _spent(result), wall, self._done(cell.run_dir))
 
-    def _pool_math_mode(self) -> str | None:
-        """The math_mode the recipe gives its pool strategies: one pool serves them all, so
-        they must agree (None: the run's default)."""
-        modes = {
-            name: self.recipe[name]["math_mode"]
-            for name in POOL_STRATEGIES
-            if "math_mode" in self.recipe.get(name, {})
-        }
-        if len(set(modes.values())) > 1:
-            named = ", ".join(f"{name}: {mode}" for name, mode in modes.items())
-            raise ConfigError(
-                f"the sample pool's strategies ask for different math modes ({named})",
-                fix="give best_of_n, self_consistency and pass_at_k one math_mode, "
-                "or run with --no-pool",
-            )
-        return next(iter(modes.values()), None)
-
     def _named_verifiers(self, strategy: str) -> list[str]:
         return list(self.recipe.get(strategy, {}).get("verifiers") or [])
 
@@ -249,7 +229,7 @@ class RuntimeExecutor:
         score_by = named or self.base.verifiers_for(task.kind)
         verifiers = list(dict.fromkeys(score_by + self._named_verifiers("self_consistency")))
         options = {"n": n, "include_greedy": False, "verifiers": verifiers}
-        if mode := self._pool_math_mode():
+        if mode := pool_math_mode(self.recipe):
             options["math_mode"] = mode
         config = self._config("best_of_n", options, None, seed)
         result, wall = await self._solve(task, config, run_dir)

@@ -1,13 +1,12 @@
 """A math pool is drawn in the math mode the recipe gives its pool strategies; one pool serves
 best_of_n, self_consistency and pass_at_k, so a recipe that gives them different modes fails
-before any cell runs. Through the real executor, graph and local sandbox."""
+when it is loaded. Through the real executor, graph and local sandbox."""
 
 from __future__ import annotations
 
 import pytest
 
-from ponder.benchmark.config import BenchConfig
-from ponder.benchmark.executor import RuntimeExecutor
+from ponder.benchmark.config import BenchConfig, load_bench_config
 from ponder.benchmark.results import ResultsStore
 from ponder.benchmark.session import run_local
 from ponder.errors import ConfigError
@@ -48,8 +47,10 @@ async def test_the_pool_is_drawn_in_the_recipes_math_mode(
     assert rows[("self_consistency", 4)].correct is (mode == "mixed")
 
 
-def test_pool_strategies_with_different_math_modes_fail_before_any_cell() -> None:
-    recipe = {"best_of_n": {"math_mode": "pal"}, "self_consistency": {"math_mode": "prose"}}
+def test_pool_strategies_with_different_math_modes_fail_at_load() -> None:
+    search = {"best_of_n": {"math_mode": "pal"}, "self_consistency": {"math_mode": "prose"}}
     with pytest.raises(ConfigError, match="different math modes") as raised:
-        RuntimeExecutor(model=None, sandbox=None, scenario=SumScenario(), recipe=recipe)
-    assert "best_of_n: pal" in raised.value.message and "--no-pool" in raised.value.fix
+        load_bench_config(scenario="gsm8k", search=search)
+    assert "best_of_n: pal" in raised.value.message and "--no-pool" in raised.value.message
+    # Without the pool each strategy runs on its own, in its own mode.
+    assert load_bench_config(scenario="gsm8k", search=search, pool=False).search == search
