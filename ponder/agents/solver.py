@@ -9,6 +9,7 @@ from ponder.agents.base import AgentSettings, Draft
 from ponder.budget import Budget
 from ponder.errors import OutputParseError
 from ponder.kinds import kind_for
+from ponder.kinds.base import Kind
 from ponder.kinds.origin import FROM_SCRATCH, Origin
 from ponder.llm.base import SamplingParams
 from ponder.llm.client import ModelClient
@@ -79,7 +80,7 @@ class Solver:
         built on `origin` where the kind keeps state (a repair builds on the root's patch)."""
         kind = kind_for(task, self.settings)
         if self._draws_mixed(task, steps, n, greedy):
-            return await self._mixed(task, n, budget, seed)
+            return await self._mixed(task, kind, n, budget, seed)
         messages = kind.render("candidate", task=task, steps=steps, origin=origin)
         params = self._params(n, self.settings.candidate_max_tokens, greedy=greedy, seed=seed)
         gen = await self.model.generate(messages, params, budget=budget)
@@ -94,10 +95,12 @@ class Solver:
         mixed = self.settings.math_mode == "mixed" and task.kind == "math"
         return mixed and not greedy and n > 1 and not steps
 
-    async def _mixed(self, task, n: int, budget: Budget, seed: int | None) -> list[Draft]:
+    async def _mixed(
+        self, task, kind: Kind, n: int, budget: Budget, seed: int | None
+    ) -> list[Draft]:
         """n sampled math candidates, programs and prose in turn (a program first): two calls,
-        one per prompt. Each reply is parsed as what it holds, so a vote counts both."""
-        kind = kind_for(task, self.settings)  # program-aided: it parses programs and prose
+        one per prompt. Each reply is parsed by the program-aided `kind`, as what it holds,
+        so a vote counts both."""
         prose = kind_for(task, self.settings.model_copy(update={"math_mode": "prose"}))
         cap = self.settings.candidate_max_tokens
         programs, reasoned = await asyncio.gather(  # one batch for a batching engine

@@ -21,6 +21,11 @@ STEP_BAD = "```python\n# divide first\nc = a / 0\n```"
 STEP_FIX = "```python\n# add them\nc = a + b\n```"
 
 
+def _cycled(replies: tuple[str, ...], first: int, n: int) -> list[str]:
+    """n replies from position `first` of `replies`, cycled."""
+    return [replies[i % len(replies)] for i in range(first, first + n)]
+
+
 class PalResponder:
     """Replies by what the prompt asks for. `programs` are the candidate replies, cycled over
     every sample of every call in order; `steps` the code steps (cycled over a call's samples);
@@ -53,8 +58,8 @@ class PalResponder:
             return [self.steps[i % len(self.steps)] for i in range(params.n)]
         if "with a short Python program" in last:
             first, self.written = self.written, self.written + params.n
-            return [self.programs[i % len(self.programs)] for i in range(first, first + params.n)]
+            return _cycled(self.programs, first, params.n)
         if "Solve the following problem" in last:  # the prose prompt
             first, self.reasoned = self.reasoned, self.reasoned + params.n
-            return [self.prose[i % len(self.prose)] for i in range(first, first + params.n)]
+            return _cycled(self.prose, first, params.n)
         return ["(unscripted prompt)"] * params.n
