@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from itertools import zip_longest
+from typing import TYPE_CHECKING
 
 from ponder.agents.base import AgentSettings, Draft
 from ponder.budget import Budget
 from ponder.errors import OutputParseError
 from ponder.kinds import kind_for
-from ponder.kinds.base import Kind
 from ponder.kinds.origin import FROM_SCRATCH, Origin
 from ponder.llm.base import SamplingParams
 from ponder.llm.client import ModelClient
+
+if TYPE_CHECKING:  # kinds.base imports the agents' settings: a runtime import would cycle
+    from ponder.kinds.base import Kind
 
 
 class Solver:
