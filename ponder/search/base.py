@@ -290,8 +290,12 @@ class SearchContext:
     # ------------------------------------------------------------ review and refine
 
     async def review(self, candidate_id: str) -> Critique:
-        """Reviewer's critique of a failing candidate, stored on its node."""
+        """Reviewer's critique of a failing candidate, stored on its node. A candidate is
+        reviewed once: its text and feedback do not change, so a second (greedy) review
+        would repeat the first."""
         node = self.node(candidate_id)
+        if node.critique:
+            return self.critique_of(candidate_id)
         critique = await self.reviewer.review(
             self.task,
             self.draft(candidate_id),
