@@ -318,8 +318,13 @@ class SearchContext:
 
     async def revise(self, candidate_id: str, n: int = 1, greedy: bool = True) -> list[str]:
         """The Refiner's n rewrites of a candidate from its feedback and critique (one call),
-        added as its children: refine's step, and mcts's expansion of a candidate node."""
+        added as its children: refine's step, and mcts's expansion of a candidate node.
+
+        A greedy rewrite of a text that was rewritten before (refine's best candidate again, or
+        a rewrite that copied its parent) would repeat that rewrite word for word: it is
+        sampled instead."""
         node = self.node(candidate_id)
+        greedy = greedy and not self._rewritten_before(candidate_id)
         drafts = await self.refiner.revise(
             self.task,
             self.draft(candidate_id),
@@ -332,6 +337,14 @@ class SearchContext:
             origin=self.origin(candidate_id),
         )
         return [self.add_candidate(candidate_id, d, refined_from=candidate_id) for d in drafts]
+
+    def _rewritten_before(self, candidate_id: str) -> bool:
+        """Whether this candidate, or another with the same text, already has a rewrite."""
+        text = self.node(candidate_id).text
+        return any(
+            node.text == text and any(c.kind == "candidate" for c in self.tree.children(node.id))
+            for node in self.tree.candidates()
+        )
 
     def _revise_seed(self, candidate_id: str, n: int, greedy: bool) -> int:
         if greedy and n == 1:  # refine's rewrite: the seed (and cache key) it always had

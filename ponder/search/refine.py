@@ -56,13 +56,9 @@ class Refine(RootOnceStrategy):
         return Step("review", {"failing": [target_id]})
 
     async def refine(self, ctx: SearchContext, state: RefineState) -> Step:
-        fresh = []
-        for cid in state.get("failing", []):
-            # The first rewrite of a candidate is greedy. When no rewrite beat it, it is the
-            # best again: a greedy rewrite of the same prompt would repeat the first one word
-            # for word, so later rounds sample a new rewrite instead.
-            revised = any(c.kind == "candidate" for c in ctx.tree.children(cid))
-            fresh += await ctx.revise(cid, greedy=not revised)
+        # When no rewrite beat the best candidate, a later round rewrites it again:
+        # ctx.revise samples that rewrite rather than repeat the greedy one.
+        fresh = [i for cid in state.get("failing", []) for i in await ctx.revise(cid)]
         return Step("execute", {"fresh": fresh, "rounds": state.get("rounds", 0) + 1})
 
     def choose(self, ctx: SearchContext, state: SearchState) -> Node | None:
