@@ -429,7 +429,7 @@ async def test_dvts_keeps_each_subtrees_best_continuation(tmp_path):
 
 @covers("refine")
 async def test_refine_rounds_refine_the_best_candidate_so_far(tmp_path):
-    result, _, run_dir = await solve(tmp_path, "refine", {"max_rounds": 3}, verifiers=["text"])
+    result, llm, run_dir = await solve(tmp_path, "refine", {"max_rounds": 3}, verifiers=["text"])
     tree, runs = final_tree(run_dir), phases(run_dir)
     head = ["select", "expand", "execute", "score"]
     assert sequence(runs) == head + ["review", "refine", "execute", "score"] * 3 + ["finalize"]
@@ -438,10 +438,25 @@ async def test_refine_rounds_refine_the_best_candidate_so_far(tmp_path):
         before = tree_at(run_dir, r.before["tree_seq"])
         best = max((n for n in before.candidates() if n.parse_error is None), key=rank)
         assert r.before["failing"] == [best.id]
-    for r in only(runs, "refine"):
+    rewrites = [p for m, p in llm.calls if m[-1]["content"].startswith("Fix the following")]
+    assert len(rewrites) == len(only(runs, "refine"))
+    for r, params in zip(only(runs, "refine"), rewrites, strict=True):
         (new,) = r.after["fresh"]
-        assert tree.node(new).meta["refined_from"] == r.before["failing"][0]
-        assert tree.node(new).parent == r.before["failing"][0]
+        target = r.before["failing"][0]
+        assert tree.node(new).meta["refined_from"] == target
+        assert tree.node(new).parent == target
+        # A text already rewritten is rewritten by a sample: a greedy call would repeat itself.
+        before = tree_at(run_dir, r.before["tree_seq"])
+        text = before.node(target).text
+        rewritten = any(
+            n.text == text and any(c.kind == "candidate" for c in before.children(n.id))
+            for n in before.candidates()
+        )
+        assert (params.temperature > 0) is rewritten
+    assert any(p.temperature > 0 for p in rewrites)  # the case arises in this run
+    # Each candidate is reviewed once: a target reviewed in an earlier round keeps its critique.
+    reviews = [m for m, _ in llm.calls if m[-1]["content"].startswith("This Python function")]
+    assert len(reviews) == len({r.before["failing"][0] for r in only(runs, "review")})
 
 
 @covers("refine")
