@@ -290,11 +290,20 @@ class SearchContext:
     # ------------------------------------------------------------ review and refine
 
     async def review(self, candidate_id: str) -> Critique:
-        """Reviewer's critique of a failing candidate, stored on its node. A candidate is
-        reviewed once: its text and feedback do not change, so a second (greedy) review
-        would repeat the first."""
+        """Reviewer's critique of a failing candidate, stored on its node. A text is reviewed
+        once: a second (greedy) review of the same text and feedback would repeat the first,
+        so a candidate reviewed before, or a copy of one (a rewrite identical to its parent),
+        gets the stored critique."""
         node = self.node(candidate_id)
         if node.critique:
+            return self.critique_of(candidate_id)
+        reviewed = self._reviewed_copy(candidate_id)
+        if reviewed is not None:
+            self.tree.update(
+                candidate_id,
+                critique=reviewed.critique,
+                meta=node.meta | {"wrong_step": reviewed.meta.get("wrong_step")},
+            )
             return self.critique_of(candidate_id)
         critique = await self.reviewer.review(
             self.task,
@@ -311,6 +320,18 @@ class SearchContext:
             meta=node.meta | {"wrong_step": critique.wrong_step},
         )
         return critique
+
+    def _reviewed_copy(self, candidate_id: str) -> Node | None:
+        """Another candidate with this one's text and feedback that has a critique."""
+        node = self.node(candidate_id)
+        return next(
+            (
+                other
+                for other in self.tree.candidates()
+                if other.critique and other.text == node.text and other.feedback == node.feedback
+            ),
+            None,
+        )
 
     def critique_of(self, candidate_id: str) -> Critique:
         node = self.node(candidate_id)

@@ -52,3 +52,18 @@ async def test_a_rewrite_that_copied_its_parent_is_not_rewritten_greedily_again(
     assert [p.temperature == 0 for p in rewrites] == [True, False, False]
     assert rewrites[1].seed != rewrites[2].seed
     assert "a + b" in ctx.node(other).text and "a + b" in ctx.node(again).text
+
+
+async def test_a_rewrite_that_copied_its_parent_gets_the_parents_critique():
+    ctx, llm = search_context(GreedyRewriteRepeats())
+    (first,) = await ctx.complete(ctx.tree.root_id, n=1, greedy=True)
+    await ctx.verify([first])
+    critique = await ctx.review(first)
+    (copy,) = await ctx.revise(first)
+    await ctx.verify([copy])
+    assert ctx.node(copy).text == ctx.node(first).text
+    assert ctx.node(copy).feedback == ctx.node(first).feedback
+    # magicore reviews the copy next: the same greedy prompt would return the same critique.
+    assert (await ctx.review(copy)).text == critique.text
+    assert len(_calls(llm, "This Python function")) == 1
+    assert ctx.node(copy).critique == critique.text
