@@ -6,7 +6,7 @@ tokens times parameters, and decode seconds at each model's measured single-stre
 this machine (the study's own wall times overlap, its cells run concurrently).
 
     python bench/size_vs_search.py --small bench/results/study-humaneval \\
-        --big bench/results/humaneval-seeded-coder-1.5b
+        --big bench/results/humaneval-seeded-coder-1.5b --big bench/results/humaneval-0-18-coder-1.5b
 """
 
 from __future__ import annotations
@@ -52,11 +52,24 @@ def table(lines: list[tuple[str, SummaryRow]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--small", type=Path, required=True, help="the small model's study")
-    parser.add_argument("--big", type=Path, required=True, help="the big model's greedy bench")
+    parser.add_argument(
+        "--big", type=Path, action="append", required=True,
+        help="the big model's greedy bench (repeat for several; a task's first row counts)",
+    )  # fmt: skip
     args = parser.parse_args()
-    small_rows, big_rows = load_results(args.small), load_results(args.big)
-    small, big = model_of(small_rows, args.small), model_of(big_rows, args.big)
-    big_greedy = {r.task_id: r for r in big_rows if r.strategy == "greedy" and r.budget == 1}
+    small_rows = load_results(args.small)
+    small = model_of(small_rows, args.small)
+    big_greedy: dict[str, CellResult] = {}
+    big_models = set()
+    for where in args.big:
+        rows = load_results(where)
+        big_models.add(model_of(rows, where))
+        for r in rows:
+            if r.strategy == "greedy" and r.budget == 1:
+                big_greedy.setdefault(r.task_id, r)
+    if len(big_models) != 1:
+        raise SystemExit(f"the --big benches must be of one model, not {sorted(big_models)}")
+    big = big_models.pop()
     tasks = complete_tasks(small_rows) & set(big_greedy)
     if not tasks:
         raise SystemExit(f"{args.small} and {args.big} share no task with every cell")
