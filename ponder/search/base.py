@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -297,13 +298,16 @@ class SearchContext:
         node = self.node(candidate_id)
         if node.critique:
             return self.critique_of(candidate_id)
-        reviewed = self._reviewed_copy(candidate_id)
+        reviewed = next(
+            (
+                n
+                for n in self._same_text(candidate_id)
+                if n.critique and n.feedback == node.feedback
+            ),
+            None,
+        )
         if reviewed is not None:
-            self.tree.update(
-                candidate_id,
-                critique=reviewed.critique,
-                meta=node.meta | {"wrong_step": reviewed.meta.get("wrong_step")},
-            )
+            self._store_critique(candidate_id, self.critique_of(reviewed.id))
             return self.critique_of(candidate_id)
         critique = await self.reviewer.review(
             self.task,
@@ -314,23 +318,15 @@ class SearchContext:
             seed=self.seed_for("review", candidate_id),
             origin=self.origin(candidate_id),
         )
+        self._store_critique(candidate_id, critique)
+        return critique
+
+    def _store_critique(self, candidate_id: str, critique: Critique) -> None:
+        node = self.node(candidate_id)
         self.tree.update(
             candidate_id,
             critique=critique.text,
             meta=node.meta | {"wrong_step": critique.wrong_step},
-        )
-        return critique
-
-    def _reviewed_copy(self, candidate_id: str) -> Node | None:
-        """Another candidate with this one's text and feedback that has a critique."""
-        node = self.node(candidate_id)
-        return next(
-            (
-                other
-                for other in self.tree.candidates()
-                if other.critique and other.text == node.text and other.feedback == node.feedback
-            ),
-            None,
         )
 
     def critique_of(self, candidate_id: str) -> Critique:
@@ -361,11 +357,16 @@ class SearchContext:
 
     def _rewritten_before(self, candidate_id: str) -> bool:
         """Whether this candidate, or another with the same text, already has a rewrite."""
-        text = self.node(candidate_id).text
         return any(
-            node.text == text and any(c.kind == "candidate" for c in self.tree.children(node.id))
-            for node in self.tree.candidates()
+            any(c.kind == "candidate" for c in self.tree.children(node.id))
+            for node in self._same_text(candidate_id)
         )
+
+    def _same_text(self, candidate_id: str) -> Iterator[Node]:
+        """The candidates whose text is this one's (itself included): copies of one program
+        get the same greedy review and rewrite."""
+        text = self.node(candidate_id).text
+        return (node for node in self.tree.candidates() if node.text == text)
 
     def _revise_seed(self, candidate_id: str, n: int, greedy: bool) -> int:
         if greedy and n == 1:  # refine's rewrite: the seed (and cache key) it always had

@@ -481,7 +481,7 @@ def groups(tree: ThoughtTree) -> dict[str, list[Node]]:
 @covers("magicore")
 async def test_magicore_routes_hard_problems_to_refinement_rounds(tmp_path):
     search = {"k": 3, "refine_top": 2, "max_rounds": 2}
-    result, _, run_dir = await solve(tmp_path, "magicore", search, verifiers=["text"])
+    result, llm, run_dir = await solve(tmp_path, "magicore", search, verifiers=["text"])
     runs = phases(run_dir)
     for r in only(runs, "score"):
         now = tree_at(run_dir, r.after["tree_seq"])
@@ -503,6 +503,15 @@ async def test_magicore_routes_hard_problems_to_refinement_rounds(tmp_path):
         ]
         value = {n.id: n.score for n in leaves}
         assert r.before["failing"] == by_value(list(value), value)[:2]
+    # A text is reviewed once: a target whose text and feedback were reviewed before (a
+    # rewrite that copied its parent) gets that critique, not a second greedy review.
+    reviewed = set()
+    for r in only(runs, "review"):
+        before = tree_at(run_dir, r.before["tree_seq"])
+        reviewed |= {(before.node(i).text, before.node(i).feedback) for i in r.before["failing"]}
+    reviews = [m for m, _ in llm.calls if m[-1]["content"].startswith("This Python function")]
+    targets = sum(len(r.before["failing"]) for r in only(runs, "review"))
+    assert len(reviews) == len(reviewed) < targets  # copies arise in this run
     assert sequence(runs).count("refine") == 2
     assert result.stop_reason.startswith("hard: 2 refinement rounds done")
 
