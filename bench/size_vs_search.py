@@ -40,11 +40,11 @@ def table(lines: list[tuple[str, SummaryRow]]) -> str:
         "|" + "---|" * 8,
     ]
     for model, row in lines:
-        flops = row.completion_tokens * PARAMETERS[model] / 1e12
+        token_parameters = row.completion_tokens * PARAMETERS[model] / 1e12
         seconds = row.completion_tokens / TOKENS_PER_SECOND[model]
         out.append(
             f"| {model} | {row.strategy} | {row.budget} | {row.tasks} | {100 * row.accuracy:.1f}% "
-            f"| {row.completion_tokens:,.0f} | {flops:.2f} | {seconds:.0f} |"
+            f"| {row.completion_tokens:,.0f} | {token_parameters:.2f} | {seconds:.0f} |"
         )
     return "\n".join(out) + "\n"
 
