@@ -49,6 +49,28 @@ def markdown_table(summary: list[SummaryRow], title: str = "") -> str:
     return "\n".join(line for line in lines if line) + "\n"
 
 
+def budget_table(summary: list[SummaryRow], title: str = "") -> str:
+    """Accuracy against budget: a row per strategy, a column per budget, each cell its
+    accuracy and mean completion tokens (the shape of an inference-time scaling table)."""
+    budgets = sorted({r.budget for r in summary})
+    cells: dict[str, dict[int, SummaryRow]] = {}
+    for r in summary:
+        cells.setdefault(r.strategy, {})[r.budget] = r
+    lines = [f"### {title}\n" if title else "",
+             "| strategy | " + " | ".join(f"budget {b}" for b in budgets) + " |",
+             "|" + "---|" * (len(budgets) + 1)]  # fmt: skip
+    for strategy, by_budget in cells.items():
+        name = "pass_at_k (oracle)" if strategy == "pass_at_k" else strategy
+        row = [
+            f"{100 * by_budget[b].accuracy:.1f}% ({by_budget[b].completion_tokens:,.0f})"
+            if b in by_budget
+            else ""
+            for b in budgets
+        ]
+        lines.append(f"| {name} | " + " | ".join(row) + " |")
+    return "\n".join(line for line in lines if line) + "\n"
+
+
 def provenance_lines(rows: list[CellResult]) -> list[str]:
     """Where the rows came from: one line per distinct provenance, with its row count."""
     from ponder.provenance import Provenance
@@ -172,15 +194,19 @@ def build_report(out_dir: str | Path) -> Report:
     title = _title(out, rows)
     table = markdown_table(summary, title)
     whole = complete_tasks(rows)
+    compared, which = rows, "all"  # the rows strategies are compared on
     if len({r.task_id for r in rows}) > len(whole) > 0:
-        paired = [r for r in rows if r.task_id in whole]
+        compared, which = [r for r in rows if r.task_id in whole], "the paired"
         table += "\n" + markdown_table(
-            summarize(paired), f"The {len(whole)} tasks with every cell (paired)"
+            summarize(compared), f"The {len(whole)} tasks with every cell (paired)"
         )
-        rows_for_failures = paired
-    else:
-        rows_for_failures = rows
-    failures = failure_lines(rows_for_failures)
+    if len({r.budget for r in rows}) > 1:
+        tasks = len({r.task_id for r in compared})
+        table += "\n" + budget_table(
+            summarize(compared),
+            f"Accuracy by budget on {which} {tasks} tasks (mean completion tokens)",
+        )
+    failures = failure_lines(compared)
     if failures:
         table += "\nWhere failures come from:\n\n" + "".join(f"- {x}\n" for x in failures)
     notes = budget_lines(rows) or ["every cell stayed within its token budget"]

@@ -42,6 +42,11 @@ def test_report_rebuilds_table_csv_and_plots(tmp_path: Path) -> None:
     assert by_key[("mcts", 4)].accuracy == 0.75 and by_key[("mcts", 4)].correct == 3
     assert by_key[("best_of_n", 4)].completion_tokens == 400
     assert "| mcts | 4 | 4 | 75.0% | 3 | 400 |" in report.table
+    by_budget = report.table.split("### Accuracy by budget on all 4 tasks")[1]
+    assert "| strategy | budget 1 | budget 4 |" in by_budget
+    assert "| mcts | 25.0% (100) | 75.0% (400) |" in by_budget
+    assert "| greedy | 25.0% (100) |  |" in by_budget
+    assert "| pass_at_k (oracle) |  | 75.0% (400) |" in by_budget
     assert (
         (tmp_path / "summary.csv").read_text().splitlines()[0].startswith("strategy,budget,tasks")
     )
@@ -107,6 +112,8 @@ def test_a_partial_bench_gets_a_paired_table_and_failure_sources(tmp_path: Path)
     paired = table.split("### The 2 tasks with every cell (paired)")[1]
     assert "| mcts | 4 | 2 | 100.0% | 2 |" in paired
     assert "| greedy | 1 | 2 | 50.0% | 1 |" in paired
+    by_budget = table.split("### Accuracy by budget on the paired 2 tasks")[1]
+    assert "| mcts | 50.0% (100) | 100.0% (400) |" in by_budget
     # Failures on the paired tasks 0 and 1: greedy fails task 1, whose pool held a correct one.
     assert "greedy@1: 1 failed; the pool held a correct sample for 1 of them" in table
     assert "self_consistency@4: 1 failed; the pool held a correct sample for 1" in table
