@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import subprocess
 from pathlib import Path
 
@@ -21,7 +22,10 @@ class Provenance(BaseModel):
     `commit` is None outside a git checkout (an installed wheel: `ponder_version` still says
     which release); `dirty` is True when tracked files differed from the commit.
     `model_sha256` is None for models served elsewhere (openai:, vllm:, hf:), where Ponder
-    never sees the weights; the model string then is all there is.
+    never sees the weights; the model string then is all there is. `engine` is the inference
+    library that ran the model in this process, with its version (and, for llama.cpp, the CPU
+    features its kernels use): the same weights and prompt give a different greedy answer on
+    another llama.cpp release or CPU, so rows from two engines do not pair call for call.
     """
 
     commit: str | None = None
@@ -29,12 +33,14 @@ class Provenance(BaseModel):
     model: str = ""
     model_sha256: str | None = None
     sandbox: str | None = None  # e.g. "docker:ponder-sandbox:3f9a...", "local (not isolated)"
+    engine: str | None = None  # e.g. "llama-cpp-python 0.3.36 (CPU: AVX2 FMA ...)"
 
     def short(self) -> str:
         """One line for reports."""
         commit = (self.commit or "no commit")[:12] + (" (dirty)" if self.dirty else "")
         model = self.model + (f" sha256 {self.model_sha256[:12]}" if self.model_sha256 else "")
-        return f"commit {commit}; model {model}; sandbox {self.sandbox or 'none'}"
+        engine = self.engine or "not recorded"
+        return f"commit {commit}; model {model}; engine {engine}; sandbox {self.sandbox or 'none'}"
 
 
 @functools.lru_cache(maxsize=1)
@@ -83,6 +89,51 @@ def model_sha256(model: str) -> str | None:
     return _file_sha256(path.resolve(), st.st_size, st.st_mtime_ns)
 
 
+# The library each in-process backend runs on, by model-string prefix; openai: models run
+# in a server whose engine Ponder cannot see.
+_ENGINES = {"local": ("llama-cpp-python",), "hf": ("transformers", "torch"), "vllm": ("vllm",)}
+
+
+def _installed(package: str) -> str | None:
+    try:
+        return f"{package} {importlib.metadata.version(package)}"
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def llama_cpu_features() -> str:
+    """The CPU features llama.cpp was built to use here ("AVX2 FMA ..."), which decide its
+    kernels and so its floating-point results; "" when it cannot say."""
+    try:
+        import llama_cpp
+
+        info = llama_cpp.llama_print_system_info().decode(errors="replace")
+    except Exception:  # noqa: BLE001 - a missing or broken build just has no features to list
+        return ""
+    _, _, cpu = info.partition("CPU :")  # "CPU : SSE3 = 1 | ... | AVX512 = 0 | "
+    return " ".join(
+        name.strip()
+        for name, _, on in (f.partition("=") for f in cpu.split("|"))
+        if on.strip() == "1"
+    )
+
+
+def engine(model: str) -> str | None:
+    """The inference library (and version) that runs `model` in this process; None for a
+    model served elsewhere or by a plug-in."""
+    packages = _ENGINES.get(model.partition(":")[0])
+    if packages is None:
+        return None
+    found = [v for v in map(_installed, packages) if v]
+    if not found:
+        return None
+    text = ", ".join(found)
+    if packages[0] == "llama-cpp-python" and (features := llama_cpu_features()):
+        text += f" (CPU: {features})"
+    return text
+
+
 def collect(model: str, sandbox: Sandbox | str | None) -> Provenance:
     """The provenance of a run on `model` with `sandbox` (an open sandbox, or its kind)."""
     commit, dirty = git_state()
@@ -91,5 +142,10 @@ def collect(model: str, sandbox: Sandbox | str | None) -> Provenance:
     else:
         where = sandbox
     return Provenance(
-        commit=commit, dirty=dirty, model=model, model_sha256=model_sha256(model), sandbox=where
+        commit=commit,
+        dirty=dirty,
+        model=model,
+        model_sha256=model_sha256(model),
+        sandbox=where,
+        engine=engine(model),
     )

@@ -53,7 +53,7 @@ class CellResult(BaseModel):
     run_dir: str | None = None
     error: str | None = None
     versions: dict[str, str] = Field(default_factory=dict)
-    # ponder.provenance.Provenance as a dict: commit, dirty, model, model_sha256, sandbox
+    # ponder.provenance.Provenance as a dict: commit, dirty, model, model_sha256, sandbox, engine
     provenance: dict[str, Any] = Field(default_factory=dict)
 
     @property

@@ -83,3 +83,39 @@ def test_report_prints_provenance_and_flags_over_budget_cells(tmp_path: Path) ->
     assert "over by its last call: t/2 mcts@4: 450" in result.output
     assert "t/0" not in result.output.split("Budgets:")[1]
     assert "Provenance:" in build_report(tmp_path).table
+
+
+def test_engine_names_the_library_that_runs_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    llama = importlib.metadata.version("llama-cpp-python")
+    monkeypatch.setattr(provenance, "llama_cpu_features", lambda: "AVX2 FMA")
+    assert provenance.engine("local") == f"llama-cpp-python {llama} (CPU: AVX2 FMA)"
+    assert provenance.engine("local:coder-1.5b") == provenance.engine("local")
+    monkeypatch.setattr(provenance, "llama_cpu_features", lambda: "")
+    assert provenance.engine("local") == f"llama-cpp-python {llama}"
+    # A server's engine is not visible from here; a plug-in's prefix is unknown.
+    assert provenance.engine("openai:qwen@http://127.0.0.1:8000/v1") is None
+    assert provenance.engine("myplugin:model") is None
+    assert provenance.collect("local", None).engine == provenance.engine("local")
+
+
+def test_llama_cpu_features_lists_the_features_turned_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    import llama_cpp
+
+    info = b"CPU : SSE3 = 1 | AVX512 = 0 | FMA = 1 | \n"
+    monkeypatch.setattr(llama_cpp, "llama_print_system_info", lambda: info)
+    assert provenance.llama_cpu_features.__wrapped__() == "SSE3 FMA"
+
+
+def test_report_groups_rows_by_engine(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path)
+    origin = {"commit": "a" * 40, "dirty": False, "model": "local", "sandbox": "docker:x"}
+    for i, engine in enumerate([None, "llama-cpp-python 0.3.36", "llama-cpp-python 0.3.36"]):
+        store.append(CellResult(
+            scenario="gsm8k", task_id=f"gsm8k/{i}", strategy="greedy", budget=1, correct=True,
+            score=1.0, provenance=origin | {"engine": engine},
+        ))  # fmt: skip
+    table = build_report(tmp_path).table
+    assert "2 rows: commit aaaaaaaaaaaa; model local; engine llama-cpp-python 0.3.36;" in table
+    assert "1 rows: commit aaaaaaaaaaaa; model local; engine not recorded;" in table
