@@ -11,10 +11,10 @@ SANDBOX_BUILD_FLAGS ?= --offline
 
 .PHONY: install system-deps image demo test test-fast test-vllm lint bench clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e '.[local,prm,ray,dev]'
+	$(PIP) install -q -e '.[local,prm,ray,dev]' -c constraints.txt
 	touch $@
 
 install: $(VENV)/.installed ## create .venv and install Ponder with every extra but vllm
