@@ -1,4 +1,5 @@
-"""ResponseCache: a SQLite file of generations keyed by (model, messages, sampling parameters)."""
+"""ResponseCache: a SQLite file of generations keyed by (model, what runs it, messages, sampling
+parameters)."""
 
 from __future__ import annotations
 
@@ -25,10 +26,15 @@ CREATE TABLE IF NOT EXISTS responses (
 """
 
 
-def cache_key(model: str, messages: list[Message], params: SamplingParams) -> str:
-    """sha256 of the canonical JSON of what determines the answer."""
+def cache_key(
+    model: str, messages: list[Message], params: SamplingParams, runs_on: str = ""
+) -> str:
+    """sha256 of the canonical JSON of what determines the answer. `runs_on` names what runs
+    the model (engine build, model file hash): the same greedy prompt gives other answers on
+    another llama.cpp build, so answers from one build must not replay under another."""
     payload = {
         "model": model,
+        "runs_on": runs_on,
         "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
         "params": params.cache_key(),
     }
@@ -97,9 +103,11 @@ class ResponseCache:
             self._conn = conn
         return self._conn
 
-    def get(self, model: str, messages: list[Message], params: SamplingParams) -> Generation | None:
+    def get(
+        self, model: str, messages: list[Message], params: SamplingParams, runs_on: str = ""
+    ) -> Generation | None:
         """The cached generation (with cached=True), or None on a miss."""
-        key = cache_key(model, messages, params)
+        key = cache_key(model, messages, params, runs_on)
         with self._lock:
             row = (
                 self._connect()
@@ -115,10 +123,15 @@ class ResponseCache:
         return gen
 
     def put(
-        self, model: str, messages: list[Message], params: SamplingParams, gen: Generation
+        self,
+        model: str,
+        messages: list[Message],
+        params: SamplingParams,
+        gen: Generation,
+        runs_on: str = "",
     ) -> None:
         """Store a generation (the first writer of a key wins; later writes replace it)."""
-        key = cache_key(model, messages, params)
+        key = cache_key(model, messages, params, runs_on)
         blob = json.dumps(gen.to_dict() | {"cached": False}, ensure_ascii=False)
         with self._lock:
             self._connect().execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 
 from ponder.budget import Budget
@@ -30,18 +31,28 @@ class ModelClient:
     def batches(self) -> bool:
         return self.llm.batches
 
+    @functools.cached_property
+    def runs_on(self) -> str:
+        """What besides the model string decides a deterministic answer: the engine (library,
+        version, CPU kernels) and the model file's hash. Part of the cache key, so that a new
+        llama.cpp build or a replaced model file is asked again rather than replaying answers
+        that another build gave (and that provenance would then misattribute)."""
+        from ponder.provenance import engine, model_sha256
+
+        return " | ".join(filter(None, (engine(self.name), model_sha256(self.name))))
+
     async def generate(
         self, messages: list[Message], params: SamplingParams, budget: Budget | None = None
     ) -> Generation:
         use_cache = self.cache is not None and params.deterministic
-        gen = self.cache.get(self.llm.name, messages, params) if use_cache else None
+        gen = self.cache.get(self.llm.name, messages, params, self.runs_on) if use_cache else None
         if gen is None:
             start = time.monotonic()
             gen = await self.llm.generate(messages, params)
             gen.seconds = time.monotonic() - start
             gen.cached = False
             if use_cache:
-                self.cache.put(self.llm.name, messages, params, gen)
+                self.cache.put(self.llm.name, messages, params, gen, self.runs_on)
         if budget is not None:
             budget.record_llm(
                 gen.prompt_tokens,

@@ -17,6 +17,7 @@ from ponder.llm import Completion, Generation, ModelClient, ResponseCache, Sampl
 from ponder.llm.base import TokenLogprob
 from ponder.llm.cache import cache_key
 from ponder.llm.registry import ALLOW_SCRIPTED_ENV, open_model
+from ponder.llm.scripted import ScriptedLLM
 
 MSGS = [{"role": "user", "content": "What is 2+2?"}]
 REPO = Path(__file__).resolve().parents[2]
@@ -43,6 +44,30 @@ async def test_key_covers_model_messages_and_params(tmp_path, scripted):
     assert len(scripted.calls) == 5 and len(cache) == 5
     other = ModelClient(type(scripted)(["zzz"], name="scripted:other"), cache)
     assert (await other.generate(MSGS, SamplingParams())).text == "zzz"
+
+
+async def test_key_covers_the_engine_and_the_model_file(tmp_path, monkeypatch):
+    """Another llama.cpp build or a replaced model file is asked again, not replayed: greedy
+    answers differ across builds, and provenance would credit the replay to the new one."""
+    import ponder.provenance
+
+    model_file = tmp_path / "m.gguf"
+    model_file.write_bytes(b"weights one")
+    name = f"local:{model_file}"
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    build = {"engine": "llama-cpp-python 0.3.36 (CPU: AVX2)"}
+    monkeypatch.setattr(ponder.provenance, "engine", lambda model: build["engine"])
+
+    def client(replies: list[str]) -> ModelClient:
+        return ModelClient(ScriptedLLM(replies, name=name), cache)
+
+    assert (await client(["first"]).generate(MSGS, SamplingParams())).text == "first"
+    assert (await client(["again"]).generate(MSGS, SamplingParams())).text == "first"  # a hit
+    build["engine"] = "llama-cpp-python 0.3.37 (CPU: AVX2 AVX512)"
+    assert (await client(["new build"]).generate(MSGS, SamplingParams())).text == "new build"
+    model_file.write_bytes(b"weights two, fine-tuned")
+    assert (await client(["new file"]).generate(MSGS, SamplingParams())).text == "new file"
+    assert len(cache) == 3
 
 
 async def test_unseeded_sampling_is_not_cached(tmp_path, scripted):
