@@ -61,10 +61,10 @@ def check_llama_cpp() -> Check:
             "llama-cpp-python is not installed",
             "pip install 'ponder[local]'  (or: make install)",
         )
-    import llama_cpp
+    from ponder.provenance import engine
 
-    info = llama_cpp.llama_print_system_info().decode(errors="replace").strip()
-    return Check("llama.cpp", State.OK, f"llama-cpp-python {llama_cpp.__version__}; {info[:80]}")
+    # The same string bench rows and run configs record, so a user can match a figure to a build.
+    return Check("llama.cpp", State.OK, f"engine {engine('local')}")
 
 
 def check_embedded_model() -> Check:

@@ -85,3 +85,13 @@ def test_fresh_cache_doctor_exits_zero(monkeypatch: pytest.MonkeyPatch, tmp_path
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 0, result.output
     assert "not built yet" in result.output
+
+
+def test_llama_cpp_check_names_the_engine_that_provenance_records() -> None:
+    pytest.importorskip("llama_cpp", reason="needs pip install 'ponder[local]'")
+    from ponder.provenance import engine
+
+    check = doctor.check_llama_cpp()
+    assert check.state is State.OK
+    assert check.detail == f"engine {engine('local')}"
+    assert check.detail.startswith("engine llama-cpp-python 0.")
