@@ -53,8 +53,8 @@ class CountingCache(ResponseCache):
         super().__init__(path)
         self.calls_file = calls
 
-    def put(self, model, messages, params, gen):
-        super().put(model, messages, params, gen)
+    def put(self, model, messages, params, gen, runs_on=""):
+        super().put(model, messages, params, gen, runs_on)
         with self.calls_file.open("a") as fh:
             fh.write(json.dumps(messages[-1]["content"][:80]) + "\n")
 
