@@ -9,11 +9,17 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 # Offline by default: the plain build would ask a registry first. Online users: SANDBOX_BUILD_FLAGS=
 SANDBOX_BUILD_FLAGS ?= --offline
 
+# llama.cpp's AMX weight layout crashes the process on some AMX CPUs (ggml-org/llama.cpp#20824;
+# seen here). On such a CPU llama-cpp-python is compiled without AMX (its other repacked
+# layouts stay) and not taken from pip's wheel cache, which may hold a build with AMX.
+NO_AMX := $(shell grep -qw amx_int8 /proc/cpuinfo 2>/dev/null && echo -mno-amx-tile -mno-amx-int8 -mno-amx-bf16)
+
 .PHONY: install system-deps image demo test test-fast test-vllm lint bench clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
+	$(if $(NO_AMX),CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" $(PIP) install -q --no-cache-dir llama-cpp-python -c constraints.txt)
 	$(PIP) install -q -e '.[local,prm,ray,dev]' -c constraints.txt
 	touch $@
 

@@ -37,6 +37,33 @@ def _init_backend(verbose: bool) -> None:
         _backend_ready = True
 
 
+_log = logging.getLogger(__name__)
+
+
+def amx_layouts_built() -> bool:
+    """Whether this llama.cpp build would repack weights into its AMX layout.
+
+    That layout's matrix multiply crashes the process (SIGSEGV) on some AMX CPUs
+    (ggml-org/llama.cpp#20824; seen here on a Sapphire-Rapids-class VM with 0.3.36), and
+    llama.cpp prefers it over its other repacked layouts whenever the build has it.
+    """
+    from ponder.provenance import llama_cpu_features
+
+    return "AMX_INT8" in llama_cpu_features().split()
+
+
+def use_repacked_layouts(repack: bool) -> bool:
+    """`repack`, unless the build's AMX layout would be among them (then a warning, and off)."""
+    if repack and amx_layouts_built():
+        _log.warning(
+            "this llama.cpp build uses AMX weight layouts, which crash on some CPUs; "
+            "loading without repacked layouts (slower batches). Build llama-cpp-python "
+            "without AMX to keep the others: `make install` does (see the Makefile)"
+        )
+        return False
+    return repack
+
+
 class Model:
     """A loaded GGUF: weights, vocabulary and the chat template stored in it."""
 
@@ -46,7 +73,7 @@ class Model:
         params = ll.llama_model_default_params()
         params.n_gpu_layers = 0
         # Repacked weights run batched rows through other kernels than single rows.
-        params.use_extra_bufts = repack
+        params.use_extra_bufts = use_repacked_layouts(repack)
         self.ptr = ll.llama_model_load_from_file(str(path).encode(), params)
         if not self.ptr:
             raise ModelError(
