@@ -25,3 +25,26 @@ def test_an_amx_build_loads_without_them_and_says_why(
         assert use_repacked_layouts(True) is False
     assert "AMX" in caplog.text and "make install" in caplog.text
     assert use_repacked_layouts(False) is False
+
+
+def test_the_sequential_path_warns_on_an_amx_build(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path
+) -> None:
+    from ponder.llm.llamacpp.sequential import SequentialLlama
+
+    loaded: list[dict] = []
+    monkeypatch.setattr(provenance, "llama_cpu_features", lambda: "AVX512 AMX_INT8")
+    seq = SequentialLlama(
+        lambda **kw: loaded.append(kw) or object(),
+        tmp_path / "m.gguf",
+        "local:m",
+        n_ctx=512,
+        logits_all=False,
+        top_logprobs=5,
+        reuse_prefix=False,
+        llama_opts={},
+    )
+    with caplog.at_level(logging.WARNING):
+        seq._load()
+    assert len(loaded) == 1  # still loads: AMX works on many CPUs
+    assert "AMX" in caplog.text and "local:m" in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from pathlib import Path
@@ -9,7 +10,10 @@ from typing import Any
 
 from ponder.errors import ConfigError, ModelError
 from ponder.llm.base import Completion, Generation, Message, SamplingParams, TokenLogprob
+from ponder.llm.llamacpp.native import amx_layouts_built
 from ponder.llm.sampling import sample_seeds
+
+_log = logging.getLogger(__name__)
 
 
 class SequentialLlama:
@@ -44,6 +48,14 @@ class SequentialLlama:
 
     def _load(self) -> Any:
         if self._llama is None:
+            if amx_layouts_built():
+                # llama_cpp.Llama has no switch for the layouts it loads (the engine has one).
+                _log.warning(
+                    "this llama.cpp build uses AMX weight layouts, which crash on some CPUs "
+                    "(ggml-org/llama.cpp#20824); if %s dies with SIGSEGV, use the batching "
+                    "engine (the default) or build llama-cpp-python without AMX (make install)",
+                    self.name,
+                )
             try:
                 self._llama = self._Llama(
                     model_path=str(self.model_path),
