@@ -18,6 +18,8 @@ _TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float3
 # Seq ids of the unified KV cache are small ints; llama.cpp caps them (LLAMA_MAX_SEQ).
 MAX_SEQ_IDS = 256
 
+_log = logging.getLogger(__name__)
+
 
 def _ll() -> Any:
     import llama_cpp
@@ -35,9 +37,6 @@ def _init_backend(verbose: bool) -> None:
     if not _backend_ready:
         _ll().llama_backend_init()
         _backend_ready = True
-
-
-_log = logging.getLogger(__name__)
 
 
 def amx_layouts_built() -> bool:
