@@ -1,4 +1,4 @@
-"""Which weight layouts the batching engine asks llama.cpp for (no model needed)."""
+"""Which weight layouts Ponder asks llama.cpp for, and what it says on an AMX build (no model)."""
 
 from __future__ import annotations
 

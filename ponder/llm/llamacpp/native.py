@@ -20,6 +20,12 @@ MAX_SEQ_IDS = 256
 
 _log = logging.getLogger(__name__)
 
+# What both llama.cpp paths warn of when the build has AMX layouts.
+AMX_CRASH_WARNING = (
+    "this llama.cpp build uses AMX weight layouts, which crash on some CPUs "
+    "(ggml-org/llama.cpp#20824)"
+)
+
 
 def _ll() -> Any:
     import llama_cpp
@@ -55,9 +61,9 @@ def use_repacked_layouts(repack: bool) -> bool:
     """`repack`, unless the build's AMX layout would be among them (then a warning, and off)."""
     if repack and amx_layouts_built():
         _log.warning(
-            "this llama.cpp build uses AMX weight layouts, which crash on some CPUs; "
-            "loading without repacked layouts (slower batches). Build llama-cpp-python "
-            "without AMX to keep the others: `make install` does (see the Makefile)"
+            "%s; loading without repacked layouts (slower batches). Build llama-cpp-python "
+            "without AMX to keep the others: `make install` does (see the Makefile)",
+            AMX_CRASH_WARNING,
         )
         return False
     return repack

@@ -10,7 +10,7 @@ from typing import Any
 
 from ponder.errors import ConfigError, ModelError
 from ponder.llm.base import Completion, Generation, Message, SamplingParams, TokenLogprob
-from ponder.llm.llamacpp.native import amx_layouts_built
+from ponder.llm.llamacpp.native import AMX_CRASH_WARNING, amx_layouts_built
 from ponder.llm.sampling import sample_seeds
 
 _log = logging.getLogger(__name__)
@@ -51,9 +51,9 @@ class SequentialLlama:
             if amx_layouts_built():
                 # llama_cpp.Llama has no switch for the layouts it loads (the engine has one).
                 _log.warning(
-                    "this llama.cpp build uses AMX weight layouts, which crash on some CPUs "
-                    "(ggml-org/llama.cpp#20824); if %s dies with SIGSEGV, use the batching "
-                    "engine (the default) or build llama-cpp-python without AMX (make install)",
+                    "%s; if %s dies with SIGSEGV, use the batching engine (the default) or "
+                    "build llama-cpp-python without AMX (make install)",
+                    AMX_CRASH_WARNING,
                     self.name,
                 )
             try:
