@@ -96,8 +96,10 @@ def _prose_lines(text: str) -> list[str]:
 
 
 def parse_thought(text: str) -> str:
-    """One plan step: the first list item, else the first line that is not a preamble ("...:")."""
-    lines = _prose_lines(text)
+    """One plan step: the first list item, else the first line that is not a preamble ("...:").
+    A line with no letter or digit (a LaTeX `\\[` opening a display, `**`, `---`) says nothing
+    and is passed over."""
+    lines = [line for line in _prose_lines(text) if any(ch.isalnum() for ch in line)]
     items = [_STEP_PREFIX.sub("", line).strip() for line in lines if _STEP_PREFIX.match(line)]
     plain = [line for line in lines if not line.endswith(":")]
     for line in (*items, *plain):
@@ -155,9 +157,26 @@ def parse_code_step(text: str, max_chars: int = 600) -> str:
     """One code-augmented step (rStar-Math): a comment saying what it does plus a few lines of
     Python. A reply without code keeps its plan line as a comment, so the path still runs."""
     code = program_of(text) or _bare_code(text) or _code_prefix(text)
+    if code and _cut_off(text, code):
+        code = _whole_lines(code)
+    if code and not is_code(code):
+        code = _code_prefix(code)
     if code and is_code(code):
         return _clip_lines(code.strip("\n"), max_chars)
     return "# " + parse_thought(text)
+
+
+def _cut_off(text: str, code: str) -> bool:
+    """Whether the reply stopped inside `code`'s block (the thought's token cap cut it): a
+    fence left open, the reply ending with the block's last line and no newline after it."""
+    return text.count("```") % 2 == 1 and text.endswith(code.rstrip("\n"))
+
+
+def _whole_lines(code: str) -> str:
+    """A cut-off block without its last line, which may have stopped mid-expression and still
+    parse as something else (`x = 12` cut from `x = 125`)."""
+    lines = code.rstrip("\n").splitlines()
+    return "\n".join(lines[:-1]) if len(lines) > 1 else code
 
 
 def _code_prefix(text: str) -> str | None:

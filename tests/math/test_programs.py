@@ -160,3 +160,20 @@ async def test_the_sandbox_image_offers_sympy_for_exact_math(docker_sandbox):
     program = fence("from sympy import Rational\nprint(Rational(1, 3) + Rational(1, 6))")
     verdict = await grade(task, program, docker_sandbox)
     assert verdict.correct and verdict.details["predicted"] == "1/2"
+
+
+def test_a_code_step_cut_off_by_the_token_cap_keeps_its_whole_lines():
+    # The model began the whole program in a block and the thought's token cap stopped it
+    # mid-expression: the lines before the cut are the step, not a failed thought.
+    cut = "```python\nimport math\n\n# the two points\np = (2, -6)\nq = (-4, 3)\nd = math.sqrt((q[0] - p"
+    assert parse_code_step(cut) == "import math\n\n# the two points\np = (2, -6)\nq = (-4, 3)"
+    # A last line that parses may still be cut (`x = 12` of `x = 125`): it is dropped too.
+    assert parse_code_step("```python\n# total\nx = 12") == "# total"
+    # A closed block keeps every line.
+    assert parse_code_step("```python\n# total\nx = 12\n```") == "# total\nx = 12"
+
+
+def test_a_step_passes_over_lines_that_say_nothing():
+    # A LaTeX display opens on a line of its own: the step is its content, not "\[".
+    assert parse_code_step("\\[\nd = \\sqrt{36 + 81}\n\\]") == "# d = \\sqrt{36 + 81}"
+    assert parse_code_step("**\nSubtract the costs.") == "# Subtract the costs."

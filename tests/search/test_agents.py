@@ -108,3 +108,9 @@ def test_thought_skips_preambles_and_code():
     assert parse_thought(text) == "Reverse the string."
     with pytest.raises(OutputParseError):
         parse_thought("Here is the code:\n```python\ndef f():\n    pass\n```")
+
+
+def test_thought_passes_over_lines_without_letters_or_digits():
+    assert parse_thought("---\n**\nSort the list.") == "Sort the list."
+    with pytest.raises(OutputParseError):
+        parse_thought("\\[\n**\n")
