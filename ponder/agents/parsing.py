@@ -163,7 +163,15 @@ def parse_code_step(text: str, max_chars: int = 600) -> str:
         code = _code_prefix(code)
     if code and is_code(code):
         return _clip_lines(code.strip("\n"), max_chars)
-    return "# " + parse_thought(text)
+    try:
+        return "# " + parse_thought(text)
+    except OutputParseError:
+        # Only preambles ("We use the distance formula, which is:") before a cut-off display
+        # or block: the preamble still says what the step does, as a comment.
+        said = [line for line in _prose_lines(text) if any(ch.isalnum() for ch in line)]
+        if not said:
+            raise
+        return "# " + said[0][:300]
 
 
 def _cut_off(text: str, code: str) -> bool:

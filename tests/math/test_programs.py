@@ -177,3 +177,6 @@ def test_a_step_passes_over_lines_that_say_nothing():
     # A LaTeX display opens on a line of its own: the step is its content, not "\[".
     assert parse_code_step("\\[\nd = \\sqrt{36 + 81}\n\\]") == "# d = \\sqrt{36 + 81}"
     assert parse_code_step("**\nSubtract the costs.") == "# Subtract the costs."
+    # Only a preamble before a display the cap cut off: the preamble is the step's comment.
+    cut_display = "We use the distance formula, which is:\n\n\\"
+    assert parse_code_step(cut_display) == "# We use the distance formula, which is:"
