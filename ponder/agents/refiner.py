@@ -20,9 +20,17 @@ class Refiner:
         self.settings = settings or AgentSettings()
 
     async def rethink(
-        self, task, steps: list[str], critique: Critique, budget: Budget, *, seed: int | None = None
+        self,
+        task,
+        steps: list[str],
+        critique: Critique,
+        budget: Budget,
+        *,
+        greedy: bool = True,
+        seed: int | None = None,
     ) -> Draft:
-        """A corrected version of thought `critique.wrong_step`; Draft.steps is the repaired path prefix."""
+        """A corrected version of thought `critique.wrong_step` (greedy by default, sampled
+        with `greedy=False`); Draft.steps is the repaired path prefix."""
         wrong = critique.wrong_step if critique.wrong_step is not None else len(steps) - 1
         kind = kind_for(task, self.settings)
         messages = kind.render(
@@ -32,8 +40,13 @@ class Refiner:
             wrong_step=wrong,
             critique=critique.text,
         )
+        s = self.settings
         params = SamplingParams(
-            n=1, max_tokens=self.settings.thought_max_tokens, temperature=0.0, seed=seed
+            n=1,
+            max_tokens=s.thought_max_tokens,
+            temperature=s.greedy_temperature if greedy else s.sample_temperature,
+            top_p=1.0 if greedy else s.top_p,
+            seed=seed,
         )
         gen = await self.model.generate(messages, params, budget=budget)
         try:

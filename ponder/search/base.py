@@ -138,6 +138,13 @@ class SearchContext:
             ids.append(node.id)
         return ids
 
+    def repeats(self, parent_id: str, thought: str | None) -> bool:
+        """Whether `parent_id` already has a thought child with this text."""
+        return any(
+            c.kind == "thought" and c.status != "failed" and c.text == thought
+            for c in self.tree.children(parent_id)
+        )
+
     async def propose_each(self, parent_ids: list[str], k: int) -> list[str]:
         """k thoughts for each parent (one call each) while the budget lasts; those that parsed."""
         fresh: list[str] = []

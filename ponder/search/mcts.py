@@ -462,14 +462,24 @@ class MCTS(Strategy):
         critique = ctx.critique_of(candidate_id)
         wrong = critique.wrong_step if critique.wrong_step is not None else len(thoughts) - 1
         wrong = min(max(wrong, 0), len(thoughts) - 1)
-        draft = await ctx.refiner.rethink(
-            ctx.task,
-            [t.text for t in thoughts],
-            critique,
-            ctx.budget,
-            seed=ctx.seed_for("rethink", candidate_id),
-        )
         wrong_node = thoughts[wrong]
+        steps = [t.text for t in thoughts]
+        draft = await ctx.refiner.rethink(
+            ctx.task, steps, critique, ctx.budget, seed=ctx.seed_for("rethink", candidate_id)
+        )
+        if draft.ok and ctx.repeats(wrong_node.parent, draft.answer) and not ctx.budget.exhausted():
+            # The greedy rethink gave back a thought already there (mostly the wrong one
+            # itself): its rollout would repeat that one's, so draw the rethink instead.
+            draft = await ctx.refiner.rethink(
+                ctx.task,
+                steps,
+                critique,
+                ctx.budget,
+                greedy=False,
+                seed=ctx.seed_for("rethink", candidate_id, "sampled"),
+            )
+        if draft.ok and ctx.repeats(wrong_node.parent, draft.answer):
+            return None  # nothing new to simulate
         node = ctx.tree.add_child(
             wrong_node.parent,
             "thought",

@@ -80,6 +80,44 @@ async def mcts(tmp_path, responder, verifier="fake", **search):
     return result, llm, final_tree(result.run_dir), Path(result.run_dir)
 
 
+class RethinkRepeats(Responder):
+    """The greedy rethink gives back the wrong plan itself; a sampled one, `sampled`."""
+
+    def __init__(self, sampled: str) -> None:
+        super().__init__(plans=(BAD_PLAN,))
+        self.sampled = sampled
+
+    def __call__(self, messages, params):
+        if "Rewrite step" in messages[-1]["content"]:
+            return [BAD_PLAN if params.temperature == 0 else self.sampled]
+        return super().__call__(messages, params)
+
+
+def _rethinks(llm) -> list:
+    return [params for messages, params in llm.calls if "Rewrite step" in messages[-1]["content"]]
+
+
+@pytest.mark.parametrize("sampled", [GOOD_PLAN, BAD_PLAN])
+async def test_a_rethink_that_repeats_its_thought_is_drawn_again_and_never_duplicated(
+    sampled, tmp_path
+):
+    # A greedy rethink mostly returns the wrong thought unchanged (every rethink of the
+    # MATH-500 study's first trees did); as a sibling its rollout would repeat the wrong
+    # one's and, under a vote, count its answer twice.
+    result, llm, tree, _ = await mcts(
+        tmp_path, RethinkRepeats(sampled), k=1, max_iterations=1, max_depth=2, root_rollout=False
+    )
+    rethinks = _rethinks(llm)
+    assert [p.temperature == 0 for p in rethinks] == [True, False]
+    texts = [c.text for c in tree.children(tree.root_id) if c.kind == "thought"]
+    assert len(texts) == len(set(texts))  # no two siblings alike
+    rethought = [n for n in tree.nodes() if n.meta.get("rethink_of")]
+    if sampled == GOOD_PLAN:
+        assert [n.text for n in rethought] == [GOOD_PLAN] and result.solution is not None
+    else:  # the draw repeated it too: nothing new, nothing simulated
+        assert rethought == [] and tree.root.visits == 1
+
+
 async def test_expansion_adds_k_children_in_one_call(tmp_path):
     result, llm, tree, _ = await mcts(
         tmp_path,
