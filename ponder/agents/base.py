@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ponder.llm.base import SamplingParams
+
 MathMode = Literal["auto", "pal", "prose", "mixed"]
 
 
@@ -27,6 +29,16 @@ class AgentSettings(BaseModel):
         "greedy answers and thoughts as pal), or auto (pal when the run has a sandbox, decided "
         "where the sandbox is opened; prose if left unresolved)",
     )
+
+    def sampling(self, n: int, max_tokens: int, greedy: bool, seed: int | None) -> SamplingParams:
+        """A call's sampling: greedy (greedy_temperature, no nucleus cut) or sampled."""
+        return SamplingParams(
+            n=n,
+            max_tokens=max_tokens,
+            temperature=self.greedy_temperature if greedy else self.sample_temperature,
+            top_p=1.0 if greedy else self.top_p,
+            seed=seed,
+        )
 
     def program_aided(self) -> bool:
         """Whether math prompts ask for programs (an unresolved `auto` asks for prose)."""

@@ -95,11 +95,16 @@ def _prose_lines(text: str) -> list[str]:
     return lines
 
 
+def _said_lines(text: str) -> list[str]:
+    """Prose lines that hold a letter or digit: a LaTeX `\\[` opening a display, `**` or
+    `---` says nothing."""
+    return [line for line in _prose_lines(text) if any(ch.isalnum() for ch in line)]
+
+
 def parse_thought(text: str) -> str:
-    """One plan step: the first list item, else the first line that is not a preamble ("...:").
-    A line with no letter or digit (a LaTeX `\\[` opening a display, `**`, `---`) says nothing
-    and is passed over."""
-    lines = [line for line in _prose_lines(text) if any(ch.isalnum() for ch in line)]
+    """One plan step: the first list item, else the first line that is not a preamble ("...:");
+    lines that say nothing are passed over."""
+    lines = _said_lines(text)
     items = [_STEP_PREFIX.sub("", line).strip() for line in lines if _STEP_PREFIX.match(line)]
     plain = [line for line in lines if not line.endswith(":")]
     for line in (*items, *plain):
@@ -168,7 +173,7 @@ def parse_code_step(text: str, max_chars: int = 600) -> str:
     except OutputParseError:
         # Only preambles ("We use the distance formula, which is:") before a cut-off display
         # or block: the preamble still says what the step does, as a comment.
-        said = [line for line in _prose_lines(text) if any(ch.isalnum() for ch in line)]
+        said = _said_lines(text)
         if not said:
             raise
         return "# " + said[0][:300]

@@ -8,7 +8,6 @@ from ponder.budget import Budget
 from ponder.errors import OutputParseError
 from ponder.kinds import kind_for
 from ponder.kinds.origin import FROM_SCRATCH, Origin
-from ponder.llm.base import SamplingParams
 from ponder.llm.client import ModelClient
 
 
@@ -40,14 +39,7 @@ class Refiner:
             wrong_step=wrong,
             critique=critique.text,
         )
-        s = self.settings
-        params = SamplingParams(
-            n=1,
-            max_tokens=s.thought_max_tokens,
-            temperature=s.greedy_temperature if greedy else s.sample_temperature,
-            top_p=1.0 if greedy else s.top_p,
-            seed=seed,
-        )
+        params = self.settings.sampling(1, self.settings.thought_max_tokens, greedy, seed)
         gen = await self.model.generate(messages, params, budget=budget)
         try:
             thought = kind.parse_thought(gen.text)
@@ -79,14 +71,7 @@ class Refiner:
             critique=critique.text,
             origin=origin,
         )
-        s = self.settings
-        params = SamplingParams(
-            n=n,
-            max_tokens=s.candidate_max_tokens,
-            temperature=s.greedy_temperature if greedy else s.sample_temperature,
-            top_p=1.0 if greedy else s.top_p,
-            seed=seed,
-        )
+        params = self.settings.sampling(n, self.settings.candidate_max_tokens, greedy, seed)
         gen = await self.model.generate(messages, params, budget=budget)
         plan = candidate.steps if kind.name == "code" else []
         return [

@@ -11,7 +11,6 @@ from ponder.budget import Budget
 from ponder.errors import OutputParseError
 from ponder.kinds import kind_for
 from ponder.kinds.origin import FROM_SCRATCH, Origin
-from ponder.llm.base import SamplingParams
 from ponder.llm.client import ModelClient
 
 if TYPE_CHECKING:  # kinds.base imports the agents' settings: a runtime import would cycle
@@ -25,24 +24,15 @@ class Solver:
         self.model = model
         self.settings = settings or AgentSettings()
 
-    def _params(self, n: int, max_tokens: int, greedy: bool, seed: int | None) -> SamplingParams:
-        s = self.settings
-        temperature = s.greedy_temperature if greedy else s.sample_temperature
-        return SamplingParams(
-            n=n,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            top_p=1.0 if greedy else s.top_p,
-            seed=seed,
-        )
-
     async def propose(
         self, task, steps: list[str], k: int, budget: Budget, *, seed: int | None = None
     ) -> list[Draft]:
         """k candidate next steps after `steps`, sampled in ONE call (n=k)."""
         kind = kind_for(task, self.settings)
         messages = kind.render("thought", task=task, steps=steps)
-        params = self._params(k, self.settings.thought_max_tokens, greedy=k == 1, seed=seed)
+        params = self.settings.sampling(
+            k, self.settings.thought_max_tokens, greedy=k == 1, seed=seed
+        )
         gen = await self.model.generate(messages, params, budget=budget)
         drafts = []
         for completion in gen.completions:
@@ -85,7 +75,9 @@ class Solver:
         if self._draws_mixed(task, steps, n, greedy):
             return await self._mixed(task, kind, n, budget, seed)
         messages = kind.render("candidate", task=task, steps=steps, origin=origin)
-        params = self._params(n, self.settings.candidate_max_tokens, greedy=greedy, seed=seed)
+        params = self.settings.sampling(
+            n, self.settings.candidate_max_tokens, greedy=greedy, seed=seed
+        )
         gen = await self.model.generate(messages, params, budget=budget)
         return [
             kind.parse_candidate(c.text, task, steps, c.completion_tokens, origin)
@@ -109,12 +101,12 @@ class Solver:
         programs, reasoned = await asyncio.gather(  # one batch for a batching engine
             self.model.generate(
                 kind.render("candidate", task=task, steps=[]),
-                self._params(n - n // 2, cap, greedy=False, seed=seed),
+                self.settings.sampling(n - n // 2, cap, greedy=False, seed=seed),
                 budget=budget,
             ),
             self.model.generate(
                 prose.render("candidate", task=task, steps=[]),
-                self._params(n // 2, cap, greedy=False, seed=seed),
+                self.settings.sampling(n // 2, cap, greedy=False, seed=seed),
                 budget=budget,
             ),
         )
