@@ -8,7 +8,6 @@ from ponder.budget import Budget
 from ponder.errors import OutputParseError
 from ponder.kinds import kind_for
 from ponder.kinds.origin import FROM_SCRATCH, Origin
-from ponder.llm.base import SamplingParams
 from ponder.llm.client import ModelClient
 
 
@@ -42,8 +41,8 @@ class Reviewer:
             step_scores=step_scores or [],
             origin=origin,
         )
-        params = SamplingParams(
-            n=1, max_tokens=self.settings.critique_max_tokens, temperature=0.0, seed=seed
+        params = self.settings.sampling(
+            1, self.settings.critique_max_tokens, greedy=True, seed=seed
         )
         gen = await self.model.generate(messages, params, budget=budget)
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ponder.agents import Solver
+from ponder.agents import AgentSettings, Draft, Reviewer, Solver
 from ponder.agents.parsing import (
     extract_code,
     extract_math_answer,
@@ -92,6 +92,17 @@ async def test_solver_proposes_k_thoughts_in_one_call_and_keeps_failures():
     assert len(llm.calls) == 1 and llm.calls[0][1].n == 3 and llm.calls[0][1].seed == 1
     assert [d.answer for d in drafts] == ["Use a loop.", None, "Return early."]
     assert drafts[1].parse_error and drafts[0].steps == ["First.", "Use a loop."]
+
+
+async def test_reviewer_critiques_greedily_at_the_configured_temperature():
+    llm = ScriptedLLM(["Step 1 is wrong: it adds instead of multiplying."])
+    reviewer = Reviewer(ModelClient(llm), AgentSettings(greedy_temperature=0.2, top_p=0.5))
+    draft = Draft(text="20 + 22 = 42", answer="42", steps=["20 + 22 = 42"])
+    critique = await reviewer.review(math_task().view(), draft, "wrong", None, Budget(), seed=7)
+    params = llm.calls[0][1]
+    assert (params.temperature, params.top_p, params.seed) == (0.2, 1.0, 7)
+    assert params.max_tokens == AgentSettings().critique_max_tokens
+    assert critique.wrong_step == 0
 
 
 async def test_solver_math_candidate_steps_are_solution_lines():
