@@ -76,8 +76,9 @@ def is_scenario_ref(ref: str) -> bool:
 def resolve_task(ref: str, source: str | None = None) -> Task:
     """One task from a reference `SCENARIO/TASK_ID`, e.g. `humaneval/HumanEval/0`, `gsm8k/gsm8k/3`.
 
-    The scenario prefix may be followed by the full task id or, when the id itself begins
-    with the scenario's name, by the id alone (`gsm8k/3`, `mbpp/11`, `HumanEval/0`).
+    The scenario prefix may be followed by the full task id, by the id alone when it begins
+    with the scenario's name (`gsm8k/3`, `mbpp/11`), or by the id's last part when one task
+    alone ends in it (`humaneval/0` for HumanEval/0, `mbpp+/460` for Mbpp/460).
     """
     if "/" not in ref:
         raise ConfigError(
@@ -90,6 +91,9 @@ def resolve_task(ref: str, source: str | None = None) -> Task:
     for candidate in (rest, ref):
         if candidate in tasks:
             return tasks[candidate]
+    by_last_part = [t for task_id, t in tasks.items() if task_id.rsplit("/", 1)[-1] == rest]
+    if len(by_last_part) == 1:
+        return by_last_part[0]
     example = next(iter(tasks), "")
     raise ConfigError(
         f"scenario {scenario.name!r} has no task {rest!r}",

@@ -59,6 +59,13 @@ def test_humaneval_public_tests_come_from_the_docstring() -> None:
     assert task.hidden.hidden_tests[0].rstrip().endswith("check(has_close_elements)")
 
 
+def test_a_task_is_named_by_the_last_part_of_its_id() -> None:
+    assert resolve_task("humaneval/0").id == "HumanEval/0"
+    assert resolve_task("mbpp+/460").id == "Mbpp/460"
+    with pytest.raises(ConfigError, match="has no task 'HumanEval/999'"):
+        resolve_task("humaneval/HumanEval/999")
+
+
 def test_docstring_parser_handles_arrows_and_skips_non_literals() -> None:
     prompt = textwrap.dedent('''
         def f(x):
