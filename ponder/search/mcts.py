@@ -327,11 +327,25 @@ class MCTS(Strategy):
             # Simulate the root itself first: an easy task is solved by the direct answer at
             # greedy's cost, and a tight budget still yields a candidate.
             return Step("execute", {"fresh": [leaf_id]})
-        ctx.tree.update(leaf_id, meta=leaf.meta | {"expanded": True})
         if leaf.depth >= self.options.max_depth:
+            ctx.tree.update(leaf_id, meta=leaf.meta | {"expanded": True})
             return Step("select")  # a terminal thought: nothing to expand (now exhausted)
-        fresh = await ctx.propose_each([leaf_id], self.options.k)
+        width = self.affordable_thoughts(ctx)
+        if width == 0:
+            return Step("finalize", {"stop": "the budget left pays for no thought and its rollout"})
+        ctx.tree.update(leaf_id, meta=leaf.meta | {"expanded": True})
+        fresh = await ctx.propose_each([leaf_id], width)
         return Step("execute" if fresh else "backpropagate", {"fresh": fresh})
+
+    def affordable_thoughts(self, ctx: SearchContext) -> int:
+        """The expansion's width: k, or as many thoughts as the budget left also pays to
+        simulate (one rollout each, priced at the run's mean sample length). A thought counts
+        only through its rollout, and on short programs a plan costs about what a program
+        does: k thoughts bought with the last of the budget would leave none simulated."""
+        samples = ctx.budget.samples_left(
+            2 * self.options.k, ctx.solver.settings.thought_max_tokens
+        )
+        return samples // 2
 
     async def _expand_candidate(self, ctx: SearchContext, leaf_id: str) -> Step:
         """k new candidates under the leaf: from the root, written by the Solver (the first

@@ -227,3 +227,27 @@ async def test_failing_root_rollout_goes_on_to_thoughts_without_a_review(tmp_pat
     assert not any("Wrong step" in p for p in prompts[:2])  # the direct answer is not reviewed
     assert result.passed_public
     assert tree.root.visits == 3  # the direct answer and both thoughts' simulations
+
+
+@pytest.mark.parametrize("tokens", [20, 30, 40, 60, 80])
+async def test_an_expansion_asks_only_for_thoughts_the_budget_can_also_simulate(tokens, tmp_path):
+    # A thought counts only through its rollout: k thoughts bought with the last of the
+    # budget (on short programs a plan costs about what a program does) would leave some or
+    # all of them never simulated, tokens spent for nothing.
+    result, llm = await run(
+        code_task(),
+        tmp_path,
+        InstantSandbox(),
+        "mcts",
+        Responder(all_bad=True, plans=(BAD_PLAN,)),
+        search={"k": 3, "max_iterations": 8, "rethink": False},
+        verifiers=["fake"],
+        budget={"tokens": tokens},
+    )
+    tree = final_tree(result.run_dir)
+    thoughts = [n for n in tree.nodes() if n.kind == "thought"]
+    assert all("rollout" in n.meta for n in thoughts)
+    assert tree.root.visits == 1 + len(thoughts)  # the direct answer and every thought
+    if not thoughts:  # too little left after the direct answer for a thought and its rollout
+        assert result.stop_reason == "the budget left pays for no thought and its rollout"
+        assert len(llm.calls) == 1
