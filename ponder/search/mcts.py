@@ -332,20 +332,22 @@ class MCTS(Strategy):
             return Step("select")  # a terminal thought: nothing to expand (now exhausted)
         width = self.affordable_thoughts(ctx)
         if width == 0:
-            return Step("finalize", {"stop": "the budget left pays for no thought and its rollout"})
+            return Step("finalize", {"stop": "the budget left pays for no thought to simulate"})
         ctx.tree.update(leaf_id, meta=leaf.meta | {"expanded": True})
         fresh = await ctx.propose_each([leaf_id], width)
         return Step("execute" if fresh else "backpropagate", {"fresh": fresh})
 
     def affordable_thoughts(self, ctx: SearchContext) -> int:
         """The expansion's width: k, or as many thoughts as the budget left also pays to
-        simulate (one rollout each, priced at the run's mean sample length). A thought counts
-        only through its rollout, and on short programs a plan costs about what a program
-        does: k thoughts bought with the last of the budget would leave none simulated."""
-        samples = ctx.budget.samples_left(
-            2 * self.options.k, ctx.solver.settings.thought_max_tokens
-        )
-        return samples // 2
+        simulate (one rollout each, priced at the run's mean sample length; the last rollout
+        may run over, as any last call may). A thought counts only through its rollout, and
+        on short programs a plan costs about what a program does: k thoughts bought with the
+        last of the budget would leave some or all of them never simulated. 0 when the budget
+        left pays for no sample at all."""
+        affordable = ctx.budget.affordable_samples(ctx.solver.settings.thought_max_tokens)
+        if affordable is None:
+            return self.options.k
+        return min(self.options.k, -(-affordable // 2))  # ceiling: thought, rollout, thought...
 
     async def _expand_candidate(self, ctx: SearchContext, leaf_id: str) -> Step:
         """k new candidates under the leaf: from the root, written by the Solver (the first
@@ -443,6 +445,22 @@ class MCTS(Strategy):
                 value = (1 - w) * value + w * step_values[thought_id]
             ctx.tree.update(thought_id, meta=ctx.node(thought_id).meta | {"value": value})
 
+    def _unscored(self, ctx: SearchContext, fresh: list[str]) -> list[str]:
+        """The fresh nodes simulated (a thought with its rollout, or a verified candidate) but
+        not valued yet, now valued by their verdicts."""
+        unscored = []
+        for node_id in fresh:
+            node = ctx.node(node_id)
+            simulated = node_id if self.candidates else node.meta.get("rollout")
+            if "value" in node.meta or simulated is None:
+                continue
+            candidate = ctx.node(simulated)
+            if not (candidate.verdicts or candidate.parse_error):
+                continue  # written, never verified: no value to back up
+            ctx.tree.update(node_id, meta=node.meta | {"value": ctx.value(simulated)})
+            unscored.append(node_id)
+        return unscored
+
     def _failed(self, ctx: SearchContext, candidate_id: str) -> bool:
         node = ctx.node(candidate_id)
         if node.parse_error is not None:
@@ -528,9 +546,11 @@ class MCTS(Strategy):
             ctx.tree.update(thought_id, meta=ctx.node(thought_id).meta | marks)
 
     async def settle(self, ctx: SearchContext, state: MCTSState) -> dict[str, Any]:
-        """A search stopped (by the budget) after its values were scored but before their
-        backpropagation still backs them up: every simulation made is a visit at the root."""
-        evaluated = state.get("evaluated", [])
+        """A search stopped (by the budget) after its simulations ran but before their
+        backpropagation still backs them up: every simulation made is a visit at the root.
+        One not scored yet (the budget ran out during its rollout, the last call) is valued
+        by its verdicts alone: settling makes no model calls, so no step score is blended."""
+        evaluated = [*state.get("evaluated", []), *self._unscored(ctx, state.get("fresh", []))]
         if not evaluated:
             return {}
         self._backpropagate(ctx, evaluated)

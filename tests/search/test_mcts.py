@@ -247,7 +247,9 @@ async def test_an_expansion_asks_only_for_thoughts_the_budget_can_also_simulate(
     tree = final_tree(result.run_dir)
     thoughts = [n for n in tree.nodes() if n.kind == "thought"]
     assert all("rollout" in n.meta for n in thoughts)
-    assert tree.root.visits == 1 + len(thoughts)  # the direct answer and every thought
-    if not thoughts:  # too little left after the direct answer for a thought and its rollout
-        assert result.stop_reason == "the budget left pays for no thought and its rollout"
+    # A visit for the direct answer and for every thought, the last one too when the budget
+    # ran out during its rollout, before its score (settling values it by its verdicts).
+    assert tree.root.visits == 1 + len(thoughts)
+    if not thoughts:  # too little left after the direct answer for one more sample
+        assert result.stop_reason == "the budget left pays for no thought to simulate"
         assert len(llm.calls) == 1
