@@ -153,28 +153,18 @@ class Budget:
         mean = -(-self.spent.completion_tokens // self.spent.samples)  # ceiling
         return max(1, min(max_tokens, mean))
 
-    def affordable_samples(self, max_tokens: int) -> int | None:
-        """How many more samples of up to `max_tokens` completion tokens the remaining token
-        limits pay for, at the run's mean sample length so far (`expected_sample_tokens`);
-        None when there are no token limits."""
-        cost = self.expected_sample_tokens(max_tokens)
-        left = [
-            t
-            for t in (self.remaining_completion_tokens(), self.remaining_total_tokens())
-            if t is not None
-        ]
-        return min(t // cost for t in left) if left else None
-
     def samples_left(self, n: int, max_tokens: int) -> int:
         """How many of `n` samples of up to `max_tokens` completion tokens one call should ask for.
 
-        As many as the remaining token limits pay for (`affordable_samples`); `n` when they
-        have room (or there are none). At least one: whether to call at all is `exhausted()`'s
-        answer, checked before every step, and `hold_call` cuts the batch further to what fits
-        at full length.
+        As many as the remaining token limits pay for at the run's mean sample length so far
+        (`expected_sample_tokens`); `n` when they have room (or there are none). At least one:
+        whether to call at all is `exhausted()`'s answer, checked before every step, and
+        `hold_call` cuts the batch further to what fits at full length.
         """
-        affordable = self.affordable_samples(max_tokens)
-        return n if affordable is None else max(1, min(n, affordable))
+        cost = self.expected_sample_tokens(max_tokens)
+        left = [self.remaining_completion_tokens(), self.remaining_total_tokens()]
+        affordable = min((t // cost for t in left if t is not None), default=n)
+        return max(1, min(n, affordable))
 
     # ------------------------------------------------------------ admitting calls
 

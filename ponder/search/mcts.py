@@ -239,6 +239,12 @@ def select_widening(
     return None
 
 
+def mean_tokens(tree: ThoughtTree, kind: str, default: int) -> float:
+    """The mean completion tokens of the tree's nodes of one kind that recorded theirs."""
+    counts = [n.meta["tokens"] for n in tree.nodes() if n.kind == kind and n.meta.get("tokens")]
+    return sum(counts) / len(counts) if counts else float(default)
+
+
 def set_priors(tree: ThoughtTree, step_values: dict[str, float]) -> None:
     """PUCT priors from the step scorer: each new thought's score over its new siblings' sum."""
     by_parent: dict[str | None, list[str]] = {}
@@ -338,16 +344,24 @@ class MCTS(Strategy):
         return Step("execute" if fresh else "backpropagate", {"fresh": fresh})
 
     def affordable_thoughts(self, ctx: SearchContext) -> int:
-        """The expansion's width: k, or as many thoughts as the budget left also pays to
-        simulate (one rollout each, priced at the run's mean sample length; the last rollout
-        may run over, as any last call may). A thought counts only through its rollout, and
-        on short programs a plan costs about what a program does: k thoughts bought with the
-        last of the budget would leave some or all of them never simulated. 0 when the budget
-        left pays for no sample at all."""
-        affordable = ctx.budget.affordable_samples(ctx.solver.settings.thought_max_tokens)
-        if affordable is None:
+        """The expansion's width: k, or as many thoughts as the budget left can also simulate.
+
+        A thought counts only through its rollout, and on short programs a plan costs about
+        what a program does: k thoughts bought with the last of the budget would leave some
+        or all of them never simulated. The k thoughts come in one call, then one rollout
+        each while the budget lasts, so the n-th rollout starts (and, as any last call, may
+        run over) while n * thought + (n - 1) * rollout < left, each priced at the mean of
+        this tree's thoughts and candidates (their caps before there are any). 0 when not
+        even one thought and its rollout would start."""
+        budget = ctx.budget
+        limits = [budget.remaining_completion_tokens(), budget.remaining_total_tokens()]
+        left = min((t for t in limits if t is not None), default=None)
+        if left is None:
             return self.options.k
-        return min(self.options.k, -(-affordable // 2))  # ceiling: thought, rollout, thought...
+        settings = ctx.solver.settings
+        thought = mean_tokens(ctx.tree, "thought", settings.thought_max_tokens)
+        rollout = mean_tokens(ctx.tree, "candidate", settings.candidate_max_tokens)
+        return min(self.options.k, math.ceil((left + rollout) / (thought + rollout)) - 1)
 
     async def _expand_candidate(self, ctx: SearchContext, leaf_id: str) -> Step:
         """k new candidates under the leaf: from the root, written by the Solver (the first

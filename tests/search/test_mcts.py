@@ -229,7 +229,7 @@ async def test_failing_root_rollout_goes_on_to_thoughts_without_a_review(tmp_pat
     assert tree.root.visits == 3  # the direct answer and both thoughts' simulations
 
 
-@pytest.mark.parametrize("tokens", [20, 30, 40, 60, 80])
+@pytest.mark.parametrize("tokens", [20, 40, 80, 120, 200])
 async def test_an_expansion_asks_only_for_thoughts_the_budget_can_also_simulate(tokens, tmp_path):
     # A thought counts only through its rollout: k thoughts bought with the last of the
     # budget (on short programs a plan costs about what a program does) would leave some or
@@ -250,6 +250,6 @@ async def test_an_expansion_asks_only_for_thoughts_the_budget_can_also_simulate(
     # A visit for the direct answer and for every thought, the last one too when the budget
     # ran out during its rollout, before its score (settling values it by its verdicts).
     assert tree.root.visits == 1 + len(thoughts)
-    if not thoughts:  # too little left after the direct answer for one more sample
+    if not thoughts:  # too little left after the direct answer for a thought and its rollout
         assert result.stop_reason == "the budget left pays for no thought to simulate"
         assert len(llm.calls) == 1
