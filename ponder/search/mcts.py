@@ -7,7 +7,9 @@ failing candidate, the Reviewer names the first wrong thought and the Refiner re
 sibling, which is simulated too -> backpropagate every simulated value up its path. The search
 stops early when a candidate passes every public test and no verifier doubts it: with the
 `generated_tests` verifier, a candidate that passes weak public tests but disagrees with the
-generated tests is rethought like a failing one while the budget lasts.
+generated tests is rethought like a failing one while the budget lasts. Near the end of a
+token budget an expansion asks only for the thoughts whose rollouts can still start
+(`affordable_thoughts`): a thought never simulated is tokens spent for nothing.
 
 `expand="candidates"` searches over whole candidates instead (SWE-Search style; repair's
 patches): the nodes below the root are candidates. The root's first expansion is one greedy
